@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Hot paths are generic (operators over `RecordBatch<T>`); jobs and benchmarks live in other modules, so whole
+// cross-module optimization lets the compiler specialize the runtime's generics for each job's record types
+// instead of running them through witness tables. Release builds only.
+let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
+let package = Package(
+    name: "kvstream",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kvstream", targets: ["kvstream"]),
+        .library(name: "KVStream", targets: ["KVStream"]),
+    ],
+    dependencies: [
+        // Both are small and build in seconds; nothing heavier is needed by the core.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, found by pkg-config. Each module map wraps a one-line shim header.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+
+        // The core: DSL, runtime, time, windows, state API. No C dependency.
+        .target(
+            name: "KVStream",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: crossModule
+        ),
+        // The payment event of SPEC section 2: decoding, validation, encoding and the synthetic generator.
+        .target(name: "KVStreamPayments", swiftSettings: crossModule),
+        // Harnesses that drive one operator or one job without the world around it.
+        .target(name: "KVStreamTesting", dependencies: ["KVStream"], swiftSettings: crossModule),
+        // The job topologies, one file per job.
+        .target(name: "KVStreamJobs", dependencies: ["KVStream", "KVStreamPayments"], path: "jobs",
+                swiftSettings: crossModule),
+        .executableTarget(
+            name: "kvstream",
+            dependencies: [
+                "KVStream", "KVStreamPayments", "KVStreamJobs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: crossModule
+        ),
+        .executableTarget(
+            name: "KVStreamBench",
+            dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs"],
+            path: "bench/KVStreamBench",
+            swiftSettings: crossModule
+        ),
+        .testTarget(
+            name: "KVStreamTests",
+            dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

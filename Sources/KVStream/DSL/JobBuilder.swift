@@ -1,0 +1,77 @@
+/// Declares a job's dataflow. A ``JobDefinition``'s build function receives one and reads sources from it.
+///
+/// ```swift
+/// let job = JobDefinition(name: "count-per-minute", summary: "payments per channel and minute") { job in
+///     job.source("payments", payments, watermarks: .boundedOutOfOrderness(.seconds(5)))
+///         .keyBy("channel") { $0.channel.name }
+///         .window(TumblingWindows.of(.minutes(1)))
+///         .aggregate(CountAggregate()) { channel, window, count in ChannelCount(channel, window, count) }
+///         .sink("postgres", table: "channel_counts")
+/// }
+/// ```
+public final class JobBuilder {
+    public let jobName: String
+    private(set) var nodes: [LogicalNode] = []
+    private var names: [String: Int] = [:]
+
+    init(jobName: String) { self.jobName = jobName }
+
+    /// Reads the source bound to `name` in the topology (`[sources.NAME]`), decoding records with `events`.
+    ///
+    /// Records the format rejects are on the side output ``OutputTag/rejected``.
+    public func source<T: Sendable>(
+        _ name: String, _ events: EventSource<T>, watermarks: WatermarkStrategy
+    ) -> Stream<T> {
+        let declaration = SourceDeclaration(name: name, watermarks: watermarks, spawner: SourceSpawner(events))
+        let node = addNode(
+            name: "source:\(name)", kind: .source(name: name),
+            detail: "\(events.formatName), watermarks: out-of-orderness \(watermarks.maxOutOfOrderness)",
+            inputs: [], inputType: nil, outputType: StreamType<T>(), factory: .source(declaration))
+        node.sidePorts.append((OutputTag<RejectedRecord>.rejected.id, StreamType<RejectedRecord>()))
+        return Stream(builder: self, node: node.id, port: nil)
+    }
+
+    @discardableResult
+    func addNode(
+        name: String, kind: LogicalNode.Kind, detail: String, inputs: [LogicalEdge],
+        inputType: (any AnyStreamType)?, outputType: (any AnyStreamType)?, factory: NodeFactory
+    ) -> LogicalNode {
+        // Operator names must be unique: they scope state and name checkpoints; repeats get a suffix.
+        var unique = name
+        if let seen = names[name] {
+            unique = "\(name)#\(seen + 1)"
+            names[name] = seen + 1
+        } else {
+            names[name] = 1
+        }
+        let node = LogicalNode(
+            id: nodes.count, name: unique, kind: kind, detail: detail, inputs: inputs, inputType: inputType,
+            outputType: outputType, factory: factory)
+        nodes.append(node)
+        return node
+    }
+
+    func node(_ id: Int) -> LogicalNode { nodes[id] }
+
+    /// Checks what the type system cannot: the graph is used consistently.
+    func validate() throws {
+        for node in nodes {
+            for edge in node.inputs {
+                guard edge.from < nodes.count else {
+                    throw JobDefinitionError(job: jobName, operatorName: node.name, "reads a stream of another job")
+                }
+                if let port = edge.port, nodes[edge.from].sidePortType(port) == nil {
+                    throw JobDefinitionError(
+                        job: jobName, operatorName: node.name,
+                        "reads side output '\(port)' of '\(nodes[edge.from].name)', which does not produce it")
+                }
+            }
+            if let p = node.parallelism, p < 1 {
+                throw JobDefinitionError(job: jobName, operatorName: node.name, "parallelism must be at least 1")
+            }
+        }
+        if !nodes.contains(where: { if case .sink = $0.kind { true } else { false } }) {
+            throw JobDefinitionError(job: jobName, operatorName: "(job)", "declares no sink: it would compute nothing")
+        }
+    }
+}

@@ -1,0 +1,222 @@
+import Logging
+
+/// How a run behaves (SPEC section 1, `kvstream run`).
+public struct JobRunOptions: Sendable {
+    /// Read every source to the end it had at start, fire everything, and stop.
+    public var bounded = false
+    /// Capacity of each task input queue, in events (batches or control events).
+    public var channelCapacity = 8
+    /// How often tasks see processing time advance (timers, early firing, idleness).
+    public var tickInterval: Duration = .milliseconds(100)
+
+    public init() {}
+}
+
+/// Starts a job's task instances from its physical plan and waits for them.
+///
+/// Each task instance runs in a detached task of its own, off the main actor: it builds its operator chain there
+/// (operators are not `Sendable` and never leave their task), then loops over its input gate or its source.
+public final class JobRunner: Sendable {
+    public let plan: PhysicalPlan
+    public let topology: Topology
+    public let options: JobRunOptions
+    public let metrics: JobMetrics
+    public let stop: StopSignal
+    private let sources: [Int: SourceBinding]
+    private let sinks: [Int: any SinkConnector]
+    private let failures = FailureSlot()
+    private let logger: Logger
+
+    /// Resolves every source and sink binding up front, so that a configuration mistake stops the job before
+    /// anything runs.
+    public init(
+        plan: PhysicalPlan, topology: Topology, connectors: ConnectorRegistry, options: JobRunOptions,
+        metrics: JobMetrics = JobMetrics(), stop: StopSignal = StopSignal(), logger: Logger
+    ) throws {
+        self.plan = plan
+        self.topology = topology
+        self.options = options
+        self.metrics = metrics
+        self.stop = stop
+        self.logger = logger
+        _ = try topology.stateBackend()
+        var sources: [Int: SourceBinding] = [:]
+        var sinks: [Int: any SinkConnector] = [:]
+        var byName: [String: any SinkConnector] = [:]
+        for node in plan.graph.nodes {
+            switch node.kind {
+            case .source(let name):
+                sources[node.id] = try topology.sourceBinding(name, bounded: options.bounded)
+            case .sink(let name, _):
+                if byName[name] == nil { byName[name] = try connectors.sink(name, topology: topology) }
+                sinks[node.id] = byName[name]
+            case .operator:
+                break
+            }
+        }
+        self.sources = sources
+        self.sinks = sinks
+    }
+
+    /// What the source `node` reads, for describe output.
+    public func sourceBinding(of node: Int) -> SourceBinding? { sources[node] }
+    public func sinkConnector(of node: Int) -> (any SinkConnector)? { sinks[node] }
+
+    /// Runs the job until its sources end (bounded) or ``stop`` is requested, and throws the first failure.
+    public func run() async throws {
+        let graph = plan.graph
+        for node in graph.nodes {
+            for (tag, _) in node.sidePorts where graph.consumers(of: node.id, port: tag).isEmpty {
+                logger.warning("side output '\(tag)' of '\(node.name)' is not consumed: its records are only counted")
+            }
+        }
+        var gates: [Int: [any GateHandle]] = [:]
+        for task in plan.tasks {
+            let head = graph.nodes[task.head]
+            guard let inputType = head.inputType else { continue }
+            gates[task.head] = (0..<task.parallelism).map { _ in
+                inputType.makeGate(inputs: plan.gateInputs[task.head], capacity: options.channelCapacity)
+            }
+        }
+        let wiring = Wiring(runner: self, gates: gates)
+        let instances = plan.tasks.reduce(0) { $0 + $1.parallelism }
+        let completion = JobCompletion(instances: instances)
+        for task in plan.tasks {
+            for subtask in 0..<task.parallelism {
+                Task.detached {
+                    do {
+                        try await wiring.runInstance(task, subtask: subtask)
+                        completion.finished()
+                    } catch {
+                        completion.failed(error)
+                    }
+                }
+            }
+        }
+        let allGates = gates.values.flatMap { $0 }
+        let tickInterval = options.tickInterval
+        let ticker = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tickInterval)
+                for gate in allGates { gate.tick() }
+            }
+        }
+        defer { ticker.cancel() }
+        try await completion.wait()
+    }
+
+    fileprivate func environment(task: PhysicalPlan.Task, subtask: Int) -> TaskEnvironment {
+        TaskEnvironment(
+            jobName: plan.graph.jobName, taskName: plan.graph.nodes[task.head].name, subtask: subtask,
+            metrics: metrics, failures: failures, stop: stop)
+    }
+
+    fileprivate var sourceBindings: [Int: SourceBinding] { sources }
+    fileprivate var sinkConnectors: [Int: any SinkConnector] { sinks }
+}
+
+/// Builds the operator chains of task instances and connects them to the gates of their successors.
+private struct Wiring: Sendable {
+    let runner: JobRunner
+    let gates: [Int: [any GateHandle]]
+
+    var plan: PhysicalPlan { runner.plan }
+    var graph: LogicalGraph { runner.plan.graph }
+
+    func runInstance(_ task: PhysicalPlan.Task, subtask: Int) async throws {
+        let environment = runner.environment(task: task, subtask: subtask)
+        let backend = MemoryStateBackend()
+        let head = graph.nodes[task.head]
+        if case .source(let declaration) = head.factory {
+            let (main, ports) = try outputs(of: head, subtask: subtask, environment: environment, backend: backend)
+            guard let main, let type = head.outputType, let binding = runner.sourceBindings[head.id] else {
+                preconditionFailure("a source node without output or binding")
+            }
+            let tee = ports.isEmpty ? main : type.makeControlTee(main: main, sides: Array(ports.values))
+            let source = try declaration.spawner.makeTask(
+                declaration: declaration, binding: binding, subtask: subtask, parallelism: task.parallelism,
+                bounded: runner.options.bounded, head: tee, rejected: ports[OutputTag<RejectedRecord>.rejected.id],
+                environment: environment)
+            try await source.run()
+        } else {
+            guard let inputType = head.inputType, let gate = gates[head.id]?[subtask] else {
+                preconditionFailure("task head '\(head.name)' has no input gate")
+            }
+            let chain = try makeOperator(head, subtask: subtask, environment: environment, backend: backend)
+            try await inputType.runTask(gate: gate, head: chain, environment: environment)
+        }
+    }
+
+    private func makeOperator(
+        _ node: LogicalNode, subtask: Int, environment: TaskEnvironment, backend: KeyedStateBackend
+    ) throws -> AnyObject {
+        let (main, ports) = try outputs(of: node, subtask: subtask, environment: environment, backend: backend)
+        var output = main
+        if let main, let type = node.outputType, !ports.isEmpty {
+            output = type.makeControlTee(main: main, sides: Array(ports.values))
+        }
+        let context = OperatorContext(
+            jobName: graph.jobName, operatorName: node.name, subtask: subtask,
+            parallelism: plan.parallelism(of: node.id), maxParallelism: plan.maxParallelism, stateBackend: backend,
+            metrics: runner.metrics, failures: environment.failures, sideOutputs: SideOutputs(ports))
+        switch node.factory {
+        case .operator(let make):
+            guard let output else { preconditionFailure("operator '\(node.name)' has no output") }
+            return try make(context, output)
+        case .sink(let make):
+            guard let connector = runner.sinkConnectors[node.id] else {
+                preconditionFailure("sink '\(node.name)' has no connector")
+            }
+            return try make(context, connector)
+        case .source:
+            preconditionFailure("a source cannot be chained behind another operator")
+        }
+    }
+
+    /// The main output and side-output ports of a node, each wired to its consumers.
+    private func outputs(
+        of node: LogicalNode, subtask: Int, environment: TaskEnvironment, backend: KeyedStateBackend
+    ) throws -> (AnyObject?, [String: any SidePort]) {
+        let main = try node.outputType.map {
+            try port(of: node, tag: nil, type: $0, subtask: subtask, environment: environment, backend: backend)
+        }
+        var ports: [String: any SidePort] = [:]
+        for (tag, type) in node.sidePorts {
+            let downstream = try port(of: node, tag: tag, type: type, subtask: subtask, environment: environment,
+                                      backend: backend)
+            ports[tag] = type.makeSidePort(downstream)
+        }
+        return (main, ports)
+    }
+
+    private func port(
+        of node: LogicalNode, tag: String?, type: any AnyStreamType, subtask: Int, environment: TaskEnvironment,
+        backend: KeyedStateBackend
+    ) throws -> AnyObject {
+        var targets: [AnyObject] = []
+        for (consumer, edgeIndex) in graph.consumers(of: node.id, port: tag) {
+            if plan.isChained(consumer) {
+                targets.append(try makeOperator(consumer, subtask: subtask, environment: environment, backend: backend))
+                continue
+            }
+            guard let consumerGates = gates[consumer.id] else {
+                preconditionFailure("'\(consumer.name)' starts a task but has no gates")
+            }
+            let partitioning = plan.partitioning[consumer.id][edgeIndex]
+            let offset = plan.gateOffsets[consumer.id][edgeIndex]
+            let wires: [(gate: any GateHandle, input: Int)] = partitioning == .forward
+                ? [(consumerGates[subtask], offset)]
+                : consumerGates.map { ($0, offset + subtask) }
+            let (output, flushable) = type.makeNetworkOutput(
+                targets: wires, partitioning: partitioning, selector: consumer.inputs[edgeIndex].keyGroupSelector,
+                subtask: subtask, maxParallelism: plan.maxParallelism)
+            environment.outputs.append(flushable)
+            targets.append(output)
+        }
+        switch targets.count {
+        case 0: return type.makeDiscard()
+        case 1: return targets[0]
+        default: return type.makeFanOut(targets)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/// Runs a ``KeyedProcessFunction`` for each record and fires its timers.
+final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.Input, F.Output> {
+    private var function: F
+    private let keySelector: @Sendable (F.Input) -> F.Key
+    private let context: KeyedContext<F.Key>
+    private let operatorContext: OperatorContext
+    private var out = Collector<F.Output>()
+
+    init(
+        output: Downstream<F.Output>, function: F, key: @escaping @Sendable (F.Input) -> F.Key,
+        operatorContext: OperatorContext
+    ) {
+        self.function = function
+        keySelector = key
+        self.operatorContext = operatorContext
+        context = KeyedContext(keyContext: KeyContext(), operatorContext: operatorContext)
+        super.init(output: output)
+        self.function.open(context)
+    }
+
+    override func push(_ batch: RecordBatch<F.Input>) {
+        for i in 0..<batch.count {
+            let value = batch.values[i]
+            context.keyContext.current = keySelector(value)
+            context.timestamp = batch.timestamps[i]
+            out.timestamp = batch.timestamps[i]
+            function.processElement(value, context: context, out: &out)
+        }
+        emit()
+    }
+
+    override func watermark(_ watermark: Int64) {
+        context.currentWatermark = watermark
+        while let (time, key) = context.eventTimers.popDue(upTo: watermark) {
+            fire(time, key, .eventTime)
+        }
+        emit()
+        output.watermark(watermark)
+    }
+
+    override func processingTime(_ now: Int64) {
+        context.currentProcessingTime = now
+        while let (time, key) = context.processingTimers.popDue(upTo: now) {
+            fire(time, key, .processingTime)
+        }
+        emit()
+        output.processingTime(now)
+    }
+
+    override func endOfInput() {
+        // A drained input ends after the watermark reached the end of time, which fired the event-time timers;
+        // processing-time timers would never come, so they fire now. A stopped job keeps them for its restart.
+        if context.currentWatermark == Watermark.endOfTime {
+            while let (time, key) = context.processingTimers.popDue(upTo: .max) {
+                fire(time, key, .processingTime)
+            }
+        }
+        emit()
+        output.endOfInput()
+    }
+
+    private func fire(_ time: Int64, _ key: F.Key, _ domain: TimeDomain) {
+        context.keyContext.current = key
+        let timestamp = domain == .eventTime ? time : context.currentWatermark
+        context.timestamp = timestamp
+        out.timestamp = timestamp
+        function.onTimer(time, domain: domain, context: context, out: &out)
+    }
+
+    private func emit() {
+        operatorContext.flushSideOutputs()
+        guard !out.batch.isEmpty else { return }
+        output.push(out.take())
+    }
+}

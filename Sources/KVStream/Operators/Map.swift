@@ -1,0 +1,16 @@
+/// Applies a function to every record: `stream.map { $0.amount }`.
+final class MapOperator<Input: Sendable, Output: Sendable>: OneInputOperator<Input, Output> {
+    let transform: @Sendable (Input) -> Output
+
+    init(output: Downstream<Output>, transform: @escaping @Sendable (Input) -> Output) {
+        self.transform = transform
+        super.init(output: output)
+    }
+
+    override func push(_ batch: RecordBatch<Input>) {
+        var values = [Output]()
+        values.reserveCapacity(batch.count)
+        for v in batch.values { values.append(transform(v)) }
+        output.push(RecordBatch(values: values, timestamps: batch.timestamps))
+    }
+}

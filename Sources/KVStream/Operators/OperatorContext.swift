@@ -1,0 +1,68 @@
+import Synchronization
+
+/// What the runtime tells an operator instance about where it runs.
+public final class OperatorContext {
+    public let jobName: String
+    public let operatorName: String
+    public let subtask: Int
+    public let parallelism: Int
+    public let maxParallelism: Int
+    /// Keyed state of the task this operator runs in (shared by its chained operators).
+    public let stateBackend: KeyedStateBackend
+    public let metrics: JobMetrics
+    let failures: FailureSlot
+    let sideOutputs: SideOutputs
+
+    init(
+        jobName: String, operatorName: String, subtask: Int, parallelism: Int, maxParallelism: Int,
+        stateBackend: KeyedStateBackend, metrics: JobMetrics, failures: FailureSlot, sideOutputs: SideOutputs
+    ) {
+        self.jobName = jobName
+        self.operatorName = operatorName
+        self.subtask = subtask
+        self.parallelism = parallelism
+        self.maxParallelism = maxParallelism
+        self.stateBackend = stateBackend
+        self.metrics = metrics
+        self.failures = failures
+        self.sideOutputs = sideOutputs
+    }
+
+    /// The key groups this instance owns.
+    public var keyGroupRange: ClosedRange<Int> {
+        KeyGroup.range(operatorIndex: subtask, maxParallelism: maxParallelism, parallelism: parallelism)
+    }
+
+    /// Fails the job with an error; the task stops after the current event.
+    public func fail(_ error: any Error) { failures.record(error, operatorName: operatorName, subtask: subtask) }
+
+    /// State names are scoped by operator so that two operators of one task never share a table by accident.
+    func stateName(_ name: String) -> String { "\(operatorName)/\(name)" }
+
+    func flushSideOutputs() { sideOutputs.flushAll() }
+}
+
+/// The first failure of a job, shared by all its tasks.
+public final class FailureSlot: Sendable {
+    private let first = Mutex<JobFailure?>(nil)
+
+    public init() {}
+
+    func record(_ error: any Error, operatorName: String, subtask: Int) {
+        first.withLock { slot in
+            if slot == nil { slot = JobFailure(operatorName: operatorName, subtask: subtask, error: error) }
+        }
+    }
+
+    public var failure: JobFailure? { first.withLock { $0 } }
+}
+
+/// Why a job stopped: which operator instance failed, and with what.
+public struct JobFailure: Error, @unchecked Sendable, CustomStringConvertible {
+    // @unchecked: `error` is only read for its description after the job stopped.
+    public let operatorName: String
+    public let subtask: Int
+    public let error: any Error
+
+    public var description: String { "operator '\(operatorName)' (instance \(subtask)) failed: \(error)" }
+}

@@ -1,0 +1,179 @@
+/// Event-time windows with incremental aggregation, for assigners whose windows do not merge
+/// (tumbling, sliding).
+///
+/// State is one accumulator per (window, key). A window fires for all its keys when the watermark passes its
+/// end, and is dropped once the watermark passes its end plus the allowed lateness. A record for a window that
+/// already fired but is still within the allowed lateness updates the accumulator and emits the updated result
+/// at once. A record for which every window is past the allowed lateness is late: counted, and sent to the late
+/// side output when the job asked for one.
+final class WindowOperator<K: StateKey, A: WindowAssigner, F: AggregateFunction, Output: Sendable>:
+    OneInputOperator<F.Input, Output>
+where F.Input: Sendable, F.Accumulator: StateValue {
+    typealias Emit = @Sendable (K, TimeWindow, F.Output, inout Collector<Output>) -> Void
+
+    private let assigner: A
+    private let function: F
+    private let keySelector: @Sendable (F.Input) -> K
+    private let emitResult: Emit
+    private let lateness: Int64
+    private let earlyInterval: Int64?
+    private let table: WindowTable<K, WindowAccumulator<F.Accumulator>>
+    private let context: OperatorContext
+    private let lateOutput: SideOutput<LateRecord<F.Input>>?
+
+    private var watermark = Watermark.minimum
+    /// Live windows, ordered by end, with whether they fired.
+    private var windows: [TimeWindow] = []
+    private var fired: Set<TimeWindow> = []
+    private var lastRegistered: TimeWindow?
+    private var dirty: [TimeWindow: [K]] = [:]
+    private var nextEarlyFiring: Int64?
+    private var out = Collector<Output>()
+
+    init(
+        output: Downstream<Output>, assigner: A, function: F, key: @escaping @Sendable (F.Input) -> K,
+        spec: WindowSpec, emit: @escaping Emit, context: OperatorContext
+    ) {
+        self.assigner = assigner
+        self.function = function
+        keySelector = key
+        emitResult = emit
+        lateness = spec.allowedLateness.milliseconds
+        earlyInterval = spec.trigger.earlyFiringInterval?.milliseconds
+        table = context.stateBackend.windowTable(
+            context.stateName("windows"), key: K.self, accumulator: WindowAccumulator<F.Accumulator>.self)
+        self.context = context
+        lateOutput = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<F.Input>>($0)) }
+        super.init(output: output)
+    }
+
+    override func push(_ batch: RecordBatch<F.Input>) {
+        var late = 0
+        for i in 0..<batch.count {
+            let value = batch.values[i]
+            let timestamp = batch.timestamps[i]
+            let key = keySelector(value)
+            var onTime = false
+            assigner.forEachWindow(containing: timestamp) { window in
+                guard !isLate(window) else { return }
+                onTime = true
+                add(value, key: key, window: window)
+            }
+            if !onTime {
+                late += 1
+                lateOutput?.emit(
+                    LateRecord(value: value, timestamp: timestamp, watermark: watermark,
+                               operatorName: context.operatorName),
+                    timestamp: timestamp)
+            }
+        }
+        if late > 0 { context.metrics.recordsLate.add(late, ordering: .relaxed) }
+        emit()
+    }
+
+    @inline(__always)
+    private func isLate(_ window: TimeWindow) -> Bool {
+        watermark != Watermark.minimum && window.maxTimestamp + lateness <= watermark
+    }
+
+    @inline(__always)
+    private func add(_ value: F.Input, key: K, window: TimeWindow) {
+        if window != lastRegistered { register(window) }
+        let firesNow = window.maxTimestamp <= watermark
+        let markDirty = earlyInterval != nil && !firesNow
+        let newlyDirty = table.update(key, window) { entry -> Bool in
+            // Taken out of the table so that collection accumulators are mutated without a copy.
+            var e = entry.take() ?? WindowAccumulator(accumulator: function.createAccumulator(), dirty: false)
+            function.add(value, to: &e.accumulator)
+            if firesNow {
+                out.timestamp = window.maxTimestamp
+                emitResult(key, window, function.result(e.accumulator), &out)
+            }
+            let becameDirty = markDirty && !e.dirty
+            if becameDirty { e.dirty = true }
+            entry = e
+            return becameDirty
+        }
+        if newlyDirty { dirty[window, default: []].append(key) }
+    }
+
+    private func register(_ window: TimeWindow) {
+        lastRegistered = window
+        var low = 0
+        var high = windows.count
+        while low < high {
+            let mid = (low + high) / 2
+            if windows[mid] < window { low = mid + 1 } else { high = mid }
+        }
+        if low < windows.count && windows[low] == window { return }
+        windows.insert(window, at: low)
+    }
+
+    override func watermark(_ watermark: Int64) {
+        guard watermark > self.watermark else { return }
+        self.watermark = watermark
+        var firstLive = 0
+        for window in windows {
+            if window.maxTimestamp > watermark { break }
+            if fired.insert(window).inserted {
+                dirty[window] = nil
+                table.forEach(in: window) { key, entry in
+                    out.timestamp = window.maxTimestamp
+                    emitResult(key, window, function.result(entry.accumulator), &out)
+                }
+            }
+            if window.maxTimestamp + lateness <= watermark {
+                table.removeWindow(window)
+                fired.remove(window)
+                firstLive += 1
+            }
+        }
+        // Windows are ordered by end, so the dropped ones are a prefix.
+        if firstLive > 0 {
+            windows.removeFirst(firstLive)
+            lastRegistered = nil
+        }
+        emit()
+        output.watermark(watermark)
+    }
+
+    override func processingTime(_ now: Int64) {
+        if let interval = earlyInterval {
+            if let next = nextEarlyFiring, now >= next {
+                fireEarly()
+                nextEarlyFiring = now + interval
+            } else if nextEarlyFiring == nil {
+                nextEarlyFiring = now + interval
+            }
+        }
+        output.processingTime(now)
+    }
+
+    private func fireEarly() {
+        guard !dirty.isEmpty else { return }
+        for (window, keys) in dirty.sorted(by: { $0.key < $1.key }) {
+            for key in keys {
+                table.update(key, window) { entry in
+                    guard var e = entry.take() else { return }
+                    e.dirty = false
+                    out.timestamp = window.maxTimestamp
+                    emitResult(key, window, function.result(e.accumulator), &out)
+                    entry = e
+                }
+            }
+        }
+        dirty.removeAll(keepingCapacity: true)
+        emit()
+    }
+
+    override func endOfInput() {
+        emit()
+        output.endOfInput()
+    }
+
+    private func emit() {
+        context.flushSideOutputs()
+        guard !out.batch.isEmpty else { return }
+        output.push(out.take())
+    }
+}

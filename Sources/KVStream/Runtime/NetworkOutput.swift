@@ -1,0 +1,112 @@
+/// Something the task loop must flush after each input event: it may suspend on a full downstream queue.
+protocol Flushable: AnyObject {
+    func flush() async
+}
+
+/// The end of a chain: partitions records over the next task's instances and queues them, in order with the
+/// control events, until the task loop flushes.
+///
+/// Flushing after every input event keeps latency to one input batch, and keeps memory bounded: an input batch
+/// produces a bounded amount of output, which must be accepted downstream before the next input is read.
+final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
+    struct Target {
+        let gate: InputGate<Element>
+        let input: Int
+    }
+
+    private let targets: [Target]
+    private let partitioning: Partitioning
+    private let selector: KeyGroupSelector<Element>?
+    private let subtask: Int
+    private let maxParallelism: Int
+    private var open: [RecordBatch<Element>]
+    private var queued: [[StreamEvent<Element>]]
+    private var scratch = BinaryWriter()
+    private var rebalanceNext: Int
+
+    init(
+        targets: [Target], partitioning: Partitioning, selector: KeyGroupSelector<Element>?, subtask: Int,
+        maxParallelism: Int
+    ) {
+        precondition(!targets.isEmpty)
+        precondition(partitioning != .hash || selector != nil, "a hash exchange needs a key")
+        self.targets = targets
+        self.partitioning = partitioning
+        self.selector = selector
+        self.subtask = subtask
+        self.maxParallelism = maxParallelism
+        open = Array(repeating: RecordBatch(), count: targets.count)
+        queued = Array(repeating: [], count: targets.count)
+        rebalanceNext = subtask % targets.count
+    }
+
+    override func push(_ batch: RecordBatch<Element>) {
+        switch partitioning {
+        case .forward where targets.count == 1:
+            seal(0)
+            queued[0].append(.records(batch))
+        case .forward:
+            seal(subtask)
+            queued[subtask].append(.records(batch))
+        case .broadcast:
+            for i in targets.indices {
+                seal(i)
+                queued[i].append(.records(batch))
+            }
+        case .rebalance:
+            // Whole batches round robin: cheaper than splitting and just as even over time.
+            seal(rebalanceNext)
+            queued[rebalanceNext].append(.records(batch))
+            rebalanceNext = (rebalanceNext + 1) % targets.count
+        case .hash:
+            partitionByKey(batch)
+        }
+    }
+
+    private func partitionByKey(_ batch: RecordBatch<Element>) {
+        guard let selector else { return }
+        let n = targets.count
+        if n == 1 {
+            seal(0)
+            queued[0].append(.records(batch))
+            return
+        }
+        for i in 0..<batch.count {
+            let group = selector.keyGroup(batch.values[i], maxParallelism, &scratch)
+            let target = KeyGroup.operatorIndex(keyGroup: group, maxParallelism: maxParallelism, parallelism: n)
+            open[target].append(batch.values[i], timestamp: batch.timestamps[i])
+            if open[target].count >= BatchSize.default { seal(target) }
+        }
+    }
+
+    private func seal(_ target: Int) {
+        guard !open[target].isEmpty else { return }
+        queued[target].append(.records(open[target]))
+        open[target] = RecordBatch(reservingCapacity: min(BatchSize.default, 256))
+    }
+
+    private func broadcastControl(_ event: StreamEvent<Element>) {
+        for i in targets.indices {
+            seal(i)
+            queued[i].append(event)
+        }
+    }
+
+    override func watermark(_ watermark: Int64) { broadcastControl(.watermark(watermark)) }
+    override func idle(_ isIdle: Bool) { broadcastControl(.idle(isIdle)) }
+    override func barrier(_ barrier: CheckpointBarrier) { broadcastControl(.barrier(barrier)) }
+    override func endOfInput() { broadcastControl(.endOfInput) }
+    // Processing time is local to each task: ticks do not cross the network.
+
+    func flush() async {
+        for i in targets.indices {
+            seal(i)
+            guard !queued[i].isEmpty else { continue }
+            let events = queued[i]
+            queued[i].removeAll(keepingCapacity: true)
+            for event in events { await targets[i].gate.send(event, input: targets[i].input) }
+        }
+    }
+}
+
+extension Partitioning: Equatable {}

@@ -1,0 +1,54 @@
+/// Why a source's format refused a record; the record goes to the dead-letter outputs with this reason.
+public struct FormatRejection: Error, Sendable, Hashable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+}
+
+/// Produces synthetic records, a batch at a time (one dynamic call per batch, not per record).
+public protocol RecordGenerator<Element> {
+    associatedtype Element: Sendable
+    /// Appends the next `count` records with their event timestamps.
+    mutating func generate(into batch: inout RecordBatch<Element>, count: Int)
+}
+
+/// What a job reads from a named source: how bytes become records, and how to make test records.
+///
+/// The topology decides where the bytes come from (`generator`, `file`, `kafka`); the job decides what they
+/// mean. One ``EventSource`` serves every connector type.
+public struct EventSource<Element: Sendable>: Sendable {
+    /// A name for describe output (`payments`).
+    public var formatName: String
+    /// Decodes one record (a line of a file, the value of a Kafka message).
+    public var decode: @Sendable (UnsafeRawBufferPointer) -> Result<Element, FormatRejection>
+    /// Event time of a record, epoch milliseconds.
+    public var timestamp: @Sendable (Element) -> Int64
+    /// Makes the generator for one split from the source's settings (`[sources.NAME]`), or nil when this kind
+    /// of record has no generator.
+    public var makeGenerator: (@Sendable (GeneratorOptions) throws -> any RecordGenerator<Element>)?
+
+    public init(
+        formatName: String,
+        decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Result<Element, FormatRejection>,
+        timestamp: @escaping @Sendable (Element) -> Int64,
+        makeGenerator: (@Sendable (GeneratorOptions) throws -> any RecordGenerator<Element>)? = nil
+    ) {
+        self.formatName = formatName
+        self.decode = decode
+        self.timestamp = timestamp
+        self.makeGenerator = makeGenerator
+    }
+}
+
+/// Settings handed to a generator: its source section and which split it produces.
+public struct GeneratorOptions: Sendable {
+    /// The `[sources.NAME]` section.
+    public var settings: Settings
+    public var split: Int
+    public var splits: Int
+
+    public init(settings: Settings, split: Int, splits: Int) {
+        self.settings = settings
+        self.split = split
+        self.splits = splits
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// A source as the job declared it: its name in the topology, its watermarks, and how to make its readers.
+struct SourceDeclaration: Sendable {
+    let name: String
+    let watermarks: WatermarkStrategy
+    let spawner: any SourceSpawning
+}
+
+/// Where a source's records come from, as the topology's `[sources.NAME]` section says.
+public enum SourceBinding: Sendable {
+    /// JSON lines from files; a directory means every `*.jsonl` file in it, one split each.
+    case file(paths: [String])
+    /// Synthetic records: `splits` independent streams, `rate` records/s in all (nil: as fast as possible),
+    /// `count` records in all (nil: endless).
+    case generator(splits: Int, rate: Double?, count: Int?, settings: Settings)
+
+    public var summary: String {
+        switch self {
+        case .file(let paths): "file \(paths.joined(separator: ", "))"
+        case .generator(let splits, let rate, let count, _):
+            "generator, \(splits) split(s), rate \(rate.map { "\(Int($0))/s" } ?? "unlimited"), "
+                + "count \(count.map(String.init) ?? "endless")"
+        }
+    }
+
+    var splitCount: Int {
+        switch self {
+        case .file(let paths): paths.count
+        case .generator(let splits, _, _, _): splits
+        }
+    }
+}
+
+/// Makes one source instance's task, for the element type the job declared.
+protocol SourceSpawning: Sendable {
+    func makeTask(
+        declaration: SourceDeclaration, binding: SourceBinding, subtask: Int, parallelism: Int, bounded: Bool,
+        head: AnyObject, rejected: (any SidePort)?, environment: TaskEnvironment
+    ) throws -> any RunnableTask
+}
+
+/// A task that runs to completion.
+protocol RunnableTask {
+    func run() async throws
+}
+
+struct SourceSpawner<Element: Sendable>: SourceSpawning {
+    let events: EventSource<Element>
+
+    init(_ events: EventSource<Element>) { self.events = events }
+
+    func makeTask(
+        declaration: SourceDeclaration, binding: SourceBinding, subtask: Int, parallelism: Int, bounded: Bool,
+        head: AnyObject, rejected: (any SidePort)?, environment: TaskEnvironment
+    ) throws -> any RunnableTask {
+        // Splits are dealt round robin: split i belongs to instance i % parallelism.
+        let mine = (0..<binding.splitCount).filter { $0 % parallelism == subtask }
+        var readers: [any SplitReader<Element>] = []
+        switch binding {
+        case .file(let paths):
+            for i in mine {
+                readers.append(try FileSplitReader(path: paths[i], sourceName: declaration.name, source: events,
+                                                   bounded: bounded))
+            }
+        case .generator(let splits, let rate, let count, let settings):
+            guard let makeGenerator = events.makeGenerator else {
+                throw ConnectorError("source '\(declaration.name)': \(events.formatName) records have no generator")
+            }
+            for i in mine {
+                let generator = try makeGenerator(GeneratorOptions(settings: settings, split: i, splits: splits))
+                let share = count.map { $0 / splits + (i < $0 % splits ? 1 : 0) }
+                readers.append(GeneratorSplitReader(
+                    splitID: "generator:\(i)", generator: generator, limit: share, rate: rate.map { $0 / Double(splits) }))
+            }
+        }
+        guard let typedHead = head as? Downstream<Element> else {
+            preconditionFailure("source '\(declaration.name)' wired to a \(type(of: head))")
+        }
+        return SourceTask(
+            name: declaration.name, readers: readers, strategy: declaration.watermarks, bounded: bounded, head: typedHead,
+            rejected: rejected, environment: environment)
+    }
+}

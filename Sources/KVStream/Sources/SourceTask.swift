@@ -1,0 +1,163 @@
+/// The loop of a source instance: polls its splits, stamps watermarks per split, and drives its chain.
+///
+/// Each split has its own watermark generator; the instance's watermark is the minimum over its active splits.
+/// A split that yields nothing for the strategy's idle timeout stops holding the watermark back; when every split
+/// is idle the instance tells downstream it is idle. When all splits ended the watermark jumps to the end of
+/// time, firing every window and timer downstream, and the stream ends.
+final class SourceTask<Element: Sendable>: RunnableTask {
+    private struct SplitState {
+        var generator: BoundedOutOfOrdernessGenerator
+        var lastDataNanos: UInt64
+        var idle = false
+        var ended = false
+    }
+
+    private let name: String
+    private let readers: [any SplitReader<Element>]
+    private var splits: [SplitState]
+    private let head: Downstream<Element>
+    private let rejected: (any SidePort)?
+    private let rejectedDownstream: Downstream<RejectedRecord>?
+    private let environment: TaskEnvironment
+    private let idleTimeoutNanos: UInt64?
+    private var emittedWatermark = Watermark.minimum
+    private var isIdle = false
+    private let metricsInstance: String
+    private let bounded: Bool
+
+    init(
+        name: String, readers: [any SplitReader<Element>], strategy: WatermarkStrategy, bounded: Bool,
+        head: Downstream<Element>, rejected: (any SidePort)?, environment: TaskEnvironment
+    ) {
+        self.name = name
+        self.bounded = bounded
+        self.readers = readers
+        let now = Clock.monotonicNanos()
+        splits = readers.map { _ in SplitState(generator: BoundedOutOfOrdernessGenerator(strategy: strategy),
+                                                lastDataNanos: now) }
+        self.head = head
+        self.rejected = rejected
+        rejectedDownstream = rejected.flatMap { ($0 as? SideOutput<RejectedRecord>)?.downstream }
+        self.environment = environment
+        idleTimeoutNanos = strategy.idleTimeout.map { UInt64(max(0, $0.milliseconds)) * 1_000_000 }
+        metricsInstance = "\(name)#\(environment.subtask)"
+    }
+
+    func run() async throws {
+        defer {
+            for reader in readers { reader.close() }
+            environment.metrics.removeSource(instance: metricsInstance)
+        }
+        if readers.isEmpty { setIdle(true) }
+        var batch = RecordBatch<Element>(reservingCapacity: BatchSize.default)
+        var rejects: [RejectedRecord] = []
+        var lastTick = Clock.monotonicNanos()
+        while !environment.stop.isRequested {
+            var progressed = false
+            for i in readers.indices where !splits[i].ended {
+                batch.removeAll()
+                rejects.removeAll(keepingCapacity: true)
+                let status = try readers[i].poll(into: &batch, rejects: &rejects, max: BatchSize.default)
+                let now = Clock.monotonicNanos()
+                if !batch.isEmpty || !rejects.isEmpty {
+                    progressed = true
+                    splits[i].lastDataNanos = now
+                    if splits[i].idle { splits[i].idle = false }
+                    if isIdle { setIdle(false) }
+                }
+                if !batch.isEmpty {
+                    environment.metrics.recordsIn.add(batch.count, ordering: .relaxed)
+                    pushCuttingAtWatermarks(batch, split: i)
+                }
+                if !rejects.isEmpty { emitRejects(rejects) }
+                if status == .ended { splits[i].ended = true }
+                if status == .waiting, let timeout = idleTimeoutNanos, now - splits[i].lastDataNanos >= timeout {
+                    splits[i].idle = true
+                }
+            }
+            // An instance without splits has nothing to wait for in a bounded run.
+            if splits.allSatisfy(\.ended) && (bounded || !splits.isEmpty) {
+                advanceWatermark(to: Watermark.endOfTime)
+                head.endOfInput()
+                await environment.flushOutputs()
+                try environment.checkFailure()
+                return
+            }
+            advanceWatermark(to: currentWatermark())
+            if !splits.isEmpty && !isIdle && splits.allSatisfy({ $0.idle || $0.ended }) { setIdle(true) }
+            let now = Clock.monotonicNanos()
+            if now - lastTick >= 100_000_000 {
+                lastTick = now
+                head.processingTime(Clock.nowMillis())
+            }
+            await environment.flushOutputs()
+            try environment.checkFailure()
+            if !progressed { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+        // Stopped: end the stream without advancing event time, so windows keep their state.
+        head.endOfInput()
+        await environment.flushOutputs()
+        try environment.checkFailure()
+    }
+
+    /// Pushes a split's batch, cut right after each record that advances this instance's watermark, with the
+    /// watermark emitted at the cut: downstream, each record then meets exactly the watermark of the records
+    /// before it, whatever the batch sizes.
+    private func pushCuttingAtWatermarks(_ batch: RecordBatch<Element>, split i: Int) {
+        var start = 0
+        var maxTimestamp = splits[i].generator.maxTimestamp
+        var splitWatermark = splits[i].generator.watermark(forMaxTimestamp: maxTimestamp)
+        for index in 0..<batch.count {
+            let t = batch.timestamps[index]
+            guard t > maxTimestamp else { continue }
+            maxTimestamp = t
+            let advanced = splits[i].generator.watermark(forMaxTimestamp: t)
+            guard advanced > splitWatermark else { continue }
+            splitWatermark = advanced
+            splits[i].generator.maxTimestamp = t
+            let instanceWatermark = currentWatermark()
+            guard instanceWatermark > emittedWatermark else { continue }
+            if start == 0 && index == batch.count - 1 {
+                head.push(batch)
+            } else {
+                head.push(RecordBatch(values: Array(batch.values[start...index]),
+                                      timestamps: Array(batch.timestamps[start...index])))
+            }
+            start = index + 1
+            advanceWatermark(to: instanceWatermark)
+        }
+        splits[i].generator.maxTimestamp = maxTimestamp
+        guard start < batch.count else { return }
+        head.push(start == 0 ? batch : RecordBatch(values: Array(batch.values[start...]),
+                                                   timestamps: Array(batch.timestamps[start...])))
+    }
+
+    private func currentWatermark() -> Int64 {
+        var minimum = Int64.max
+        var any = false
+        for split in splits where !split.idle && !split.ended {
+            any = true
+            minimum = min(minimum, split.generator.currentWatermark)
+        }
+        return any ? minimum : emittedWatermark
+    }
+
+    private func advanceWatermark(to watermark: Int64) {
+        guard watermark > emittedWatermark else { return }
+        emittedWatermark = watermark
+        let maxTimestamp = splits.map(\.generator.maxTimestamp).max() ?? .min
+        environment.metrics.setSourceWatermark(watermark, maxTimestamp: maxTimestamp, instance: metricsInstance)
+        head.watermark(watermark)
+    }
+
+    private func setIdle(_ idle: Bool) {
+        isIdle = idle
+        head.idle(idle)
+    }
+
+    private func emitRejects(_ rejects: [RejectedRecord]) {
+        environment.metrics.recordsRejected.add(rejects.count, ordering: .relaxed)
+        guard let rejectedDownstream else { return }
+        rejectedDownstream.push(RecordBatch(values: rejects, timestamps: rejects.map(\.receivedAt)))
+    }
+}

@@ -1,0 +1,19 @@
+/// What one poll of a split found.
+enum PollStatus: Sendable, Equatable {
+    /// Records were read (possibly zero, when all were rejected) and more may follow at once.
+    case more
+    /// Nothing to read right now; poll again later.
+    case waiting
+    /// The split is exhausted (bounded reading reached its end).
+    case ended
+}
+
+/// Reads one split of a source (a file, a generator stream, a Kafka partition).
+protocol SplitReader<Element>: AnyObject {
+    associatedtype Element: Sendable
+    /// Identifies the split in logs, metrics and checkpoints.
+    var splitID: String { get }
+    /// Appends up to `max` records to `batch` and rejected ones to `rejects`.
+    func poll(into batch: inout RecordBatch<Element>, rejects: inout [RejectedRecord], max: Int) throws -> PollStatus
+    func close()
+}

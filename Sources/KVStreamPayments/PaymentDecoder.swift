@@ -1,0 +1,143 @@
+/// Why a record is not a valid payment: a short reason that names the rule it broke (SPEC section 2).
+///
+/// Reasons are stable: dead-letter outputs, tests and dashboards compare them as text. Byte offsets count
+/// from 0 at the first byte of the record as given, leading whitespace included.
+public struct PaymentRejection: Error, Sendable, Hashable, CustomStringConvertible {
+    public var reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+
+    static let emptyRecord = PaymentRejection(reason: "empty record")
+    static let notAnObject = PaymentRejection(reason: "not a JSON object")
+
+    static func invalidJSON(_ error: JSONSyntaxError) -> PaymentRejection {
+        PaymentRejection(reason: "invalid JSON at byte \(error.offset): \(error.message)")
+    }
+
+    static func field(_ field: PaymentField, _ rule: String) -> PaymentRejection {
+        PaymentRejection(reason: "field '\(field.nameString)' \(rule)")
+    }
+}
+
+/// Decodes and validates one payment event (one Kafka message or one line of a file source).
+///
+/// The rules are SPEC section 2's, checked on the raw bytes without Foundation and without allocating
+/// beyond the payment's own strings. Where the SPEC leaves room, these choices hold:
+/// - The record must be one JSON object, optionally surrounded by whitespace (a trailing `\r` included);
+///   anything else after it is "trailing data". Unknown fields are skipped whatever their type, though they
+///   must still be valid JSON (nesting up to 64 levels).
+/// - A duplicate key: the last one wins. `null` for an optional field means absent; for a required field,
+///   "missing".
+/// - `ts` must be an integer literal: `1.7e12` and `1700000000000.0` are refused even though integral.
+/// - `amount` is any finite number, converted to cents exactly from its decimal digits and rounded half
+///   away from zero; 1e16 or more is out of range (`numeric(18,2)`), and a value that rounds to 0 cents
+///   (`0.001`) is refused as not > 0.
+/// - `currency` is exactly 3 and `country` exactly 2 uppercase ASCII letters (`A`-`Z`); lowercase is refused.
+/// - `event_id`, `customer_id` and `merchant_id` must be non-empty strings; `device_id` and
+///   `beneficiary_id` may be any string, empty included. A transfer without `beneficiary_id` is accepted.
+/// - Strings may use every JSON escape, `\u` surrogate pairs included; invalid UTF-8 and lone surrogates
+///   are invalid JSON.
+/// - When several rules are broken, the reason names the first, in the SPEC's field order.
+public enum PaymentDecoding {
+    /// Decodes one record held in raw bytes.
+    public static func decode(_ line: UnsafeRawBufferPointer) -> Result<Payment, PaymentRejection> {
+        do throws(PaymentRejection) {
+            return .success(try payment(from: line))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Decodes one record held in raw bytes, throwing the reason it is rejected.
+    public static func payment(from line: UnsafeRawBufferPointer) throws(PaymentRejection) -> Payment {
+        var scanner = JSONScanner(line)
+        scanner.skipWhitespace()
+        guard !scanner.isAtEnd else { throw .emptyRecord }
+        guard scanner.byte(scanner.position) == UInt8(ascii: "{") else {
+            do throws(JSONSyntaxError) {
+                _ = try scanner.scanValue(depth: 0)
+            } catch {
+                throw .invalidJSON(error)
+            }
+            throw .notAnObject
+        }
+        return try withUnsafeTemporaryAllocation(of: JSONSpan.self, capacity: PaymentField.count) {
+            spans throws(PaymentRejection) -> Payment in
+            spans.initialize(repeating: .absent)
+            do throws(JSONSyntaxError) {
+                try scanObject(&scanner, into: spans)
+            } catch {
+                throw .invalidJSON(error)
+            }
+            scanner.skipWhitespace()
+            guard scanner.isAtEnd else {
+                throw PaymentRejection(reason: "trailing data after JSON object at byte \(scanner.position)")
+            }
+            return try PaymentFields(input: line, spans: spans).payment()
+        }
+    }
+
+    /// Decodes one record held in a string.
+    public static func decode(_ line: String) -> Result<Payment, PaymentRejection> {
+        var line = line
+        return line.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Decodes one record held in an array of bytes.
+    public static func decode(_ line: [UInt8]) -> Result<Payment, PaymentRejection> {
+        line.withUnsafeBytes { decode($0) }
+    }
+
+    /// Scans the object whose `{` is at the scanner's position, recording the span of each known field.
+    private static func scanObject(
+        _ scanner: inout JSONScanner, into spans: UnsafeMutableBufferPointer<JSONSpan>
+    ) throws(JSONSyntaxError) {
+        scanner.position += 1
+        scanner.skipWhitespace()
+        if try scanner.current() == UInt8(ascii: "}") {
+            scanner.position += 1
+            return
+        }
+        var first = true
+        while true {
+            guard try scanner.current() == UInt8(ascii: "\"") else {
+                throw JSONSyntaxError(offset: scanner.position, message: first ? "expected '\"' or '}'" : "expected '\"'")
+            }
+            first = false
+            let keyStart = scanner.position + 1
+            let escaped = try scanner.scanString()
+            let keyCount = scanner.position - 1 - keyStart
+            let field = escaped
+                ? fieldOfEscapedKey(UnsafeRawBufferPointer(rebasing: scanner.input[keyStart..<keyStart + keyCount]))
+                : PaymentField.find(in: scanner.input, start: keyStart, count: keyCount)
+            scanner.skipWhitespace()
+            try scanner.expect(UInt8(ascii: ":"), "expected ':'")
+            scanner.skipWhitespace()
+            let span = try scanner.scanValue(depth: 1)
+            if let field { spans[field.rawValue] = span }
+            scanner.skipWhitespace()
+            let next = try scanner.current()
+            if next == UInt8(ascii: "}") {
+                scanner.position += 1
+                return
+            }
+            guard next == UInt8(ascii: ",") else {
+                throw JSONSyntaxError(offset: scanner.position, message: "expected ',' or '}'")
+            }
+            scanner.position += 1
+            scanner.skipWhitespace()
+        }
+    }
+
+    /// A key written with escapes (`"\u0074s"` is `ts`): rare, so it may take the long way.
+    private static func fieldOfEscapedKey(_ key: UnsafeRawBufferPointer) -> PaymentField? {
+        withUnsafeTemporaryAllocation(byteCount: key.count, alignment: 1) { buffer in
+            let count = JSONText.unescape(key, into: buffer)
+            return PaymentField(key: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+}

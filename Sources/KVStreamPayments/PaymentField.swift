@@ -1,0 +1,151 @@
+/// The fields of the payment event (SPEC section 2), in the order the SPEC lists them.
+///
+/// That order is also the order in which the decoder checks the rules, so that a record breaking several
+/// rules always gets the same reason, and the order in which the encoder writes the fields.
+enum PaymentField: Int, CaseIterable {
+    case eventId, ts, customerId, merchantId, service, amount, currency, channel, country, lat, lon, deviceId,
+        beneficiaryId
+
+    static let count = 13
+
+    /// The JSON key.
+    var name: StaticString {
+        switch self {
+        case .eventId: "event_id"
+        case .ts: "ts"
+        case .customerId: "customer_id"
+        case .merchantId: "merchant_id"
+        case .service: "service"
+        case .amount: "amount"
+        case .currency: "currency"
+        case .channel: "channel"
+        case .country: "country"
+        case .lat: "lat"
+        case .lon: "lon"
+        case .deviceId: "device_id"
+        case .beneficiaryId: "beneficiary_id"
+        }
+    }
+
+    var nameString: String { name.withUTF8Buffer { String(decoding: $0, as: UTF8.self) } }
+
+    /// The field a key names, nil for keys the payment does not know (which are ignored).
+    init?(key: UnsafeRawBufferPointer) {
+        guard key.count >= 2, let candidate = Self.candidate(count: key.count, first: key[0], second: key[1]),
+            candidate.name.equals(key)
+        else { return nil }
+        self = candidate
+    }
+
+    /// The field named by the unescaped key at `start..<start + count` of `input`.
+    ///
+    /// This runs for every key of every record, so where 16 bytes can be read from the key on (nearly always:
+    /// a value and a `}` follow it) the key is compared as two words against constants.
+    @inline(__always)
+    static func find(in input: UnsafeRawBufferPointer, start: Int, count: Int) -> PaymentField? {
+        guard start + 16 <= input.count else {
+            return PaymentField(key: UnsafeRawBufferPointer(rebasing: input[start..<start + count]))
+        }
+        let low = input.loadUnaligned(fromByteOffset: start, as: UInt64.self)
+        guard let candidate = candidate(count: count, first: UInt8(truncatingIfNeeded: low),
+                                        second: UInt8(truncatingIfNeeded: low >> 8))
+        else { return nil }
+        let high = input.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)
+        let lowMask: UInt64 = count >= 8 ? ~0 : (1 << (count * 8)) - 1
+        let highMask: UInt64 = count > 8 ? (1 << ((count - 8) * 8)) - 1 : 0
+        let words = candidate.words
+        return low & lowMask == words.low && high & highMask == words.high ? candidate : nil
+    }
+
+    /// The only field a key of this length and first two bytes could name (at least 2 bytes long).
+    @inline(__always)
+    private static func candidate(count: Int, first: UInt8, second: UInt8) -> PaymentField? {
+        switch count {
+        case 2: .ts
+        case 3: second == UInt8(ascii: "a") ? .lat : .lon
+        case 6: .amount
+        case 7: second == UInt8(ascii: "e") ? .service : second == UInt8(ascii: "h") ? .channel : .country
+        case 8: first == UInt8(ascii: "e") ? .eventId : .currency
+        case 9: .deviceId
+        case 11: first == UInt8(ascii: "c") ? .customerId : .merchantId
+        case 14: .beneficiaryId
+        default: nil
+        }
+    }
+
+    /// The name's UTF-8 as two little-endian words, zero-padded.
+    private var words: (low: UInt64, high: UInt64) {
+        switch self {
+        case .eventId: (0x6469_5F74_6E65_7665, 0)
+        case .ts: (0x0000_0000_0000_7374, 0)
+        case .customerId: (0x7265_6D6F_7473_7563, 0x0000_0000_0064_695F)
+        case .merchantId: (0x746E_6168_6372_656D, 0x0000_0000_0064_695F)
+        case .service: (0x0065_6369_7672_6573, 0)
+        case .amount: (0x0000_746E_756F_6D61, 0)
+        case .currency: (0x7963_6E65_7272_7563, 0)
+        case .channel: (0x006C_656E_6E61_6863, 0)
+        case .country: (0x0079_7274_6E75_6F63, 0)
+        case .lat: (0x0000_0000_0074_616C, 0)
+        case .lon: (0x0000_0000_006E_6F6C, 0)
+        case .deviceId: (0x695F_6563_6976_6564, 0x0000_0000_0000_0064)
+        case .beneficiaryId: (0x6963_6966_656E_6562, 0x0000_6469_5F79_7261)
+        }
+    }
+}
+
+extension Service {
+    /// The service a raw string spells, nil for anything else.
+    init?(bytes: UnsafeRawBufferPointer) {
+        // Raw values rather than `allCases`, which would build an array on every call.
+        for rawValue in 0...Service.airtime.rawValue {
+            if let service = Service(rawValue: rawValue), service.spelling.equals(bytes) {
+                self = service
+                return
+            }
+        }
+        return nil
+    }
+
+    var spelling: StaticString {
+        switch self {
+        case .cardPayment: "card_payment"
+        case .transfer: "transfer"
+        case .withdrawal: "withdrawal"
+        case .deposit: "deposit"
+        case .billPayment: "bill_payment"
+        case .airtime: "airtime"
+        }
+    }
+}
+
+extension Channel {
+    /// The channel a raw string spells, nil for anything else.
+    init?(bytes: UnsafeRawBufferPointer) {
+        for rawValue in 0...Channel.agent.rawValue {
+            if let channel = Channel(rawValue: rawValue), channel.spelling.equals(bytes) {
+                self = channel
+                return
+            }
+        }
+        return nil
+    }
+
+    var spelling: StaticString {
+        switch self {
+        case .web: "web"
+        case .mobile: "mobile"
+        case .pos: "pos"
+        case .api: "api"
+        case .agent: "agent"
+        }
+    }
+}
+
+extension StaticString {
+    @inline(__always)
+    func equals(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard utf8CodeUnitCount == bytes.count else { return false }
+        for index in 0..<bytes.count where utf8Start[index] != bytes[index] { return false }
+        return true
+    }
+}
