@@ -53,7 +53,7 @@ import Testing
 
     @Test(arguments: [
         0.0, -0.0, 1e-05, -1e-7, 90, -90, 180, -180, 0.1, 1.0 / 3, 89.99999999999999, -179.99999999999997,
-        5e-324, 2.2250738585072014e-308, 12.345678901234567,
+        Double.leastNonzeroMagnitude, 2.2250738585072014e-308, 12.345678901234567,
     ])
     func roundTripsCoordinates(value: Double) throws {
         var payment = PaymentCodecTests.basePayment

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import KVStreamPayments
+
+struct GenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen", abstract: "Generate synthetic input.", subcommands: [GenPayments.self])
+}
+
+/// `kvstream gen payments`: deterministic synthetic payments, with out-of-order, late and invalid lines.
+struct GenPayments: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "payments", abstract: "Write synthetic payment events (JSON lines), deterministic for a seed.")
+
+    @Option(help: "Valid events to write (invalid lines come on top).") var count: Int = 100_000
+    @Option(help: "Events per second of event time (spacing of timestamps).") var rate: Double = 1000
+    @Option(help: "Seed of the sequence.") var seed: UInt64 = 42
+    @Option(help: "Distinct customers.") var customers: Int = 10_000
+    @Option(help: "Distinct merchants.") var merchants: Int = 500
+    @Option(name: .customLong("start-millis"), help: "Event time of the first event, epoch ms.")
+    var startMillis: Int64 = 1_767_225_600_000
+    @Option(name: .customLong("out-of-order-ratio"), help: "Share of events up to 4 s out of order.")
+    var outOfOrderRatio: Double = 0.05
+    @Option(name: .customLong("late-ratio"), help: "Share of events 90 s to 10 min late.") var lateRatio: Double = 0.002
+    @Option(name: .customLong("invalid-ratio"), help: "Share of invalid lines, for dead-letter paths.")
+    var invalidRatio: Double = 0.001
+    @Option(name: .customLong("fraud-ratio"), help: "Share of customers with injected fraud patterns.")
+    var fraudRatio: Double?
+    @Option(help: "Write to this file.") var out: String?
+    @Option(help: "Write to this Kafka topic (with --bootstrap).") var topic: String?
+    @Option(help: "Kafka bootstrap servers.") var bootstrap: String?
+    @Option(help: "Write the fraud ground truth here.") var labels: String?
+
+    func run() throws {
+        if topic != nil || bootstrap != nil {
+            throw UsageError("gen payments: --topic/--bootstrap are not available in this build (Kafka connector issue); use --out FILE")
+        }
+        if fraudRatio != nil || labels != nil {
+            throw UsageError("gen payments: --fraud-ratio/--labels are not available in this build (fraud-detection issue)")
+        }
+        guard let out else { throw UsageError("gen payments: give --out FILE") }
+        guard count >= 0 else { throw UsageError("gen payments: --count must not be negative") }
+        let config = PaymentGeneratorConfig(
+            seed: seed, customers: customers, merchants: merchants, startMillis: startMillis, eventsPerSecond: rate,
+            outOfOrderRatio: outOfOrderRatio, lateRatio: lateRatio, invalidRatio: invalidRatio)
+        if let problem = config.problem { throw UsageError("gen payments: \(problem)") }
+        guard let file = FileHandle(forWritingAtPath: out) ?? {
+            FileManager.default.createFile(atPath: out, contents: nil) ? FileHandle(forWritingAtPath: out) : nil
+        }() else {
+            throw UsageError("gen payments: cannot write \(out)")
+        }
+        try file.truncate(atOffset: 0)
+        var generator = PaymentLineGenerator(config: config)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        var invalid = 0
+        while generator.generator.nextIndex < UInt64(count) {
+            switch generator.next() {
+            case .valid(let payment):
+                payment.appendJSON(to: &buffer)
+            case .invalid(let raw, _):
+                buffer.append(contentsOf: raw.utf8)
+                invalid += 1
+            }
+            buffer.append(UInt8(ascii: "\n"))
+            if buffer.count >= 1 << 20 {
+                try file.write(contentsOf: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try file.write(contentsOf: buffer)
+        try file.close()
+        FileHandle.standardError.write(Data("wrote \(count + invalid) lines (\(count) events, \(invalid) invalid) to \(out)\n".utf8))
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import KVStream
+import Logging
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a job until its bounded input ends or it is stopped with SIGINT/SIGTERM."
+    )
+
+    @Argument(help: "The job to run (kvstream jobs lists them).")
+    var job: String
+
+    @OptionGroup var topologyOptions: TopologyOptions
+
+    @Flag(help: "Read every source up to the end it had at start, fire all windows, then exit 0.")
+    var bounded = false
+
+    @Option(name: .customLong("from-checkpoint"), help: "PATH, latest or none (default: latest).")
+    var fromCheckpoint: String = "latest"
+
+    func run() async throws {
+        let definition = try resolveJob(job)
+        let topology = try topologyOptions.load()
+        if fromCheckpoint != "latest" && fromCheckpoint != "none" {
+            throw UsageError(
+                "--from-checkpoint \(fromCheckpoint): restoring from a checkpoint path is not available in this build "
+                    + "(checkpoints arrive with the state and checkpoints issue); use latest or none")
+        }
+        let graph = try definition.logicalGraph()
+        let plan = try PhysicalPlan(
+            graph: graph, defaultParallelism: topology.parallelism(), maxParallelism: topology.maxParallelism())
+        var options = JobRunOptions()
+        options.bounded = bounded
+        let logger = Logger(label: "kvstream.\(definition.name)")
+        let runner = try JobRunner(
+            plan: plan, topology: topology, connectors: connectorRegistry(), options: options, logger: logger)
+        let instances = plan.tasks.reduce(0) { $0 + $1.parallelism }
+        logger.info(
+            "starting \(definition.name) from \(topology.origin): \(plan.tasks.count) tasks, \(instances) instances\(bounded ? ", bounded" : "")")
+        SignalHandling.install(stop: runner.stop)
+        let reporter = ProgressReporter(job: definition.name, metrics: runner.metrics)
+        let progress = Task.detached { await reporter.run() }
+        let start = Clock.monotonicNanos()
+        do {
+            try await runner.run()
+        } catch {
+            progress.cancel()
+            logger.error("job \(definition.name) failed: \(error)")
+            throw RuntimeFailure("job \(definition.name) failed: \(error)")
+        }
+        progress.cancel()
+        reporter.finish(elapsedSeconds: Double(Clock.monotonicNanos() - start) / 1e9)
+    }
+}
