@@ -21,7 +21,9 @@ enum JSONNumber {
         for index in (negative ? 1 : 0)..<literal.count {
             let digit = Int64(literal[index] &- UInt8(ascii: "0"))
             let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (next, overflow2) = negative ? shifted.subtractingReportingOverflow(digit)
+            let (next, overflow2) =
+                negative
+                ? shifted.subtractingReportingOverflow(digit)
                 : shifted.addingReportingOverflow(digit)
             if overflow1 || overflow2 { return nil }
             value = next
@@ -64,7 +66,9 @@ enum JSONNumber {
             for index in first..<digits.count { mantissa = mantissa * 10 + Int64(digits.digit(index)) }
             let exponent = digits.pointPosition(firstSignificant: first) - significantCount
             if exponent >= -22 && exponent <= 22 {
-                let magnitude = exponent < 0 ? Double(mantissa) / powersOfTen[-exponent]
+                let magnitude =
+                    exponent < 0
+                    ? Double(mantissa) / powersOfTen[-exponent]
                     : Double(mantissa) * powersOfTen[exponent]
                 return digits.negative ? -magnitude : magnitude
             }

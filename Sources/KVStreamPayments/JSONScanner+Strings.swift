@@ -106,12 +106,20 @@ extension JSONScanner {
         var high: UInt8 = 0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
+        case 0xE0:
+            length = 3
+            low = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
+        case 0xED:
+            length = 3
+            high = 0x9F
+        case 0xF0:
+            length = 4
+            low = 0x90
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
+        case 0xF4:
+            length = 4
+            high = 0x8F
         default: throw JSONSyntaxError(offset: start, message: "invalid UTF-8")
         }
         position += 1
@@ -141,7 +149,9 @@ enum JSONText {
     static func string(_ content: UnsafeRawBufferPointer, escaped: Bool) -> String {
         guard escaped else { return String(decoding: content, as: UTF8.self) }
         // Unescaping never lengthens the text: the longest output, 4 bytes, comes from a 12-byte surrogate pair.
-        return String(unsafeUninitializedCapacity: content.count) { unescape(content, into: UnsafeMutableRawBufferPointer($0)) }
+        return String(unsafeUninitializedCapacity: content.count) {
+            unescape(content, into: UnsafeMutableRawBufferPointer($0))
+        }
     }
 
     /// Writes the UTF-8 of validated, escaped string content into `output` (at least `content.count` bytes)
@@ -190,7 +200,9 @@ enum JSONText {
         return value
     }
 
-    private static func encodeUTF8(_ scalar: UInt32, into output: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+    private static func encodeUTF8(
+        _ scalar: UInt32, into output: UnsafeMutableRawBufferPointer, at offset: Int
+    ) -> Int {
         switch scalar {
         case ..<0x80:
             output[offset] = UInt8(scalar)

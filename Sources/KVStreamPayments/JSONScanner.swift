@@ -6,7 +6,9 @@ struct JSONSyntaxError: Error {
     var offset: Int
     var message: StaticString
 
-    static func endOfInput(_ count: Int) -> JSONSyntaxError { JSONSyntaxError(offset: count, message: "unexpected end of input") }
+    static func endOfInput(_ count: Int) -> JSONSyntaxError {
+        JSONSyntaxError(offset: count, message: "unexpected end of input")
+    }
 }
 
 /// The kind of a JSON value found by ``JSONScanner``.
@@ -33,7 +35,7 @@ struct JSONSpan {
 /// A forward-only JSON tokenizer over raw bytes (RFC 8259), allocation-free.
 ///
 /// It validates as it goes, including UTF-8 inside strings and the pairing of `\u` surrogate escapes, so that
-/// a span it hands out can later be turned into a `String` without a second look. Every place where the
+/// turning a span it hands out into a `String` later never needs a repair. Every place where the
 /// input ends too early reports "unexpected end of input" at the input's length: a truncated record always
 /// gets that one reason, whatever was cut.
 struct JSONScanner {
@@ -134,7 +136,8 @@ struct JSONScanner {
             if next == close { return }
             guard next == UInt8(ascii: ",") else {
                 position -= 1
-                throw JSONSyntaxError(offset: position, message: isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+                throw JSONSyntaxError(
+                    offset: position, message: isObject ? "expected ',' or '}'" : "expected ',' or ']'")
             }
             skipWhitespace()
         }
@@ -173,7 +176,8 @@ struct JSONScanner {
         }
         if position < input.count && (input[position] | 0x20) == UInt8(ascii: "e") {
             position += 1
-            if position < input.count && (input[position] == UInt8(ascii: "+") || input[position] == UInt8(ascii: "-")) {
+            if position < input.count && (input[position] == UInt8(ascii: "+") || input[position] == UInt8(ascii: "-"))
+            {
                 position += 1
             }
             try requireDigit()
@@ -186,7 +190,9 @@ struct JSONScanner {
     @inline(__always)
     private mutating func requireDigit() throws(JSONSyntaxError) {
         let digit = try current()
-        guard digit &- UInt8(ascii: "0") < 10 else { throw JSONSyntaxError(offset: position, message: "invalid number") }
+        guard digit &- UInt8(ascii: "0") < 10 else {
+            throw JSONSyntaxError(offset: position, message: "invalid number")
+        }
     }
 
     @inline(__always)

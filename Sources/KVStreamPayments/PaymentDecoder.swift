@@ -1,7 +1,21 @@
 /// Why a record is not a valid payment: a short reason that names the rule it broke (SPEC section 2).
 ///
 /// Reasons are stable: dead-letter outputs, tests and dashboards compare them as text. Byte offsets count
-/// from 0 at the first byte of the record as given, leading whitespace included.
+/// from 0 at the first byte of the record as given, leading whitespace included. The reasons:
+/// - `empty record`, `not a JSON object`, `trailing data after JSON object at byte N`;
+/// - `invalid JSON at byte N: DETAIL`, DETAIL one of `unexpected end of input` (N is then the record's length,
+///   so every truncated record gets this one), `expected a value`, `expected ':'`, `expected '"'`,
+///   `expected '"' or '}'`, `expected ',' or '}'`, `expected ',' or ']'`, `invalid number`, `invalid literal`,
+///   `invalid escape`, `invalid \u escape`, `unpaired surrogate`, `control character in string`,
+///   `invalid UTF-8`, `nesting too deep`;
+/// - `missing field 'F'` (absent or `null`);
+/// - `field 'F' RULE`: `must be a non-empty string` (`event_id`, `customer_id`, `merchant_id`), `must be a
+///   string` (`device_id`, `beneficiary_id`), `must be an integer`, `must be > 0` or `out of range` (`ts`),
+///   `must be a number`, `must be > 0`, `must be finite` (too large for a `Double`) or `out of range`
+///   (`amount`), `must be one of card_payment, transfer, withdrawal, deposit, bill_payment, airtime`,
+///   `must be one of web, mobile, pos, api, agent`, `must be 3 uppercase letters`, `must be 2 uppercase
+///   letters`, `must be a number`, `out of range [-90, 90]` (`lat`) or `out of range [-180, 180]` (`lon`);
+/// - `fields 'lat' and 'lon' must be given together`.
 public struct PaymentRejection: Error, Sendable, Hashable, CustomStringConvertible {
     public var reason: String
 
@@ -28,8 +42,9 @@ public struct PaymentRejection: Error, Sendable, Hashable, CustomStringConvertib
 /// The rules are SPEC section 2's, checked on the raw bytes without Foundation and without allocating
 /// beyond the payment's own strings. Where the SPEC leaves room, these choices hold:
 /// - The record must be one JSON object, optionally surrounded by whitespace (a trailing `\r` included);
-///   anything else after it is "trailing data". Unknown fields are skipped whatever their type, though they
-///   must still be valid JSON (nesting up to 64 levels).
+///   anything else after it is "trailing data". A record that starts with another JSON value (an array, a
+///   string...) is "not a JSON object", whatever follows that value. Unknown fields are skipped whatever their
+///   type, though they must still be valid JSON (nesting up to 64 levels).
 /// - A duplicate key: the last one wins. `null` for an optional field means absent; for a required field,
 ///   "missing".
 /// - `ts` must be an integer literal: `1.7e12` and `1700000000000.0` are refused even though integral.
@@ -105,13 +120,15 @@ public enum PaymentDecoding {
         var first = true
         while true {
             guard try scanner.current() == UInt8(ascii: "\"") else {
-                throw JSONSyntaxError(offset: scanner.position, message: first ? "expected '\"' or '}'" : "expected '\"'")
+                throw JSONSyntaxError(
+                    offset: scanner.position, message: first ? "expected '\"' or '}'" : "expected '\"'")
             }
             first = false
             let keyStart = scanner.position + 1
             let escaped = try scanner.scanString()
             let keyCount = scanner.position - 1 - keyStart
-            let field = escaped
+            let field =
+                escaped
                 ? fieldOfEscapedKey(UnsafeRawBufferPointer(rebasing: scanner.input[keyStart..<keyStart + keyCount]))
                 : PaymentField.find(in: scanner.input, start: keyStart, count: keyCount)
             scanner.skipWhitespace()

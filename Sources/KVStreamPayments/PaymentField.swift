@@ -47,8 +47,10 @@ enum PaymentField: Int, CaseIterable {
             return PaymentField(key: UnsafeRawBufferPointer(rebasing: input[start..<start + count]))
         }
         let low = input.loadUnaligned(fromByteOffset: start, as: UInt64.self)
-        guard let candidate = candidate(count: count, first: UInt8(truncatingIfNeeded: low),
-                                        second: UInt8(truncatingIfNeeded: low >> 8))
+        guard
+            let candidate = candidate(
+                count: count, first: UInt8(truncatingIfNeeded: low),
+                second: UInt8(truncatingIfNeeded: low >> 8))
         else { return nil }
         let high = input.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)
         let lowMask: UInt64 = count >= 8 ? ~0 : (1 << (count * 8)) - 1

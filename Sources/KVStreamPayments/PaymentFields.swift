@@ -104,11 +104,14 @@ struct PaymentFields {
     private func letters(_ field: PaymentField, count: Int) throws(PaymentRejection) -> String {
         let span = span(field)
         guard span.kind != .absent else { throw .missing(field) }
-        let value: String? = span.kind != .string ? nil : withContent(span) { content in
-            guard content.count == count else { return nil }
-            for byte in content where byte < UInt8(ascii: "A") || byte > UInt8(ascii: "Z") { return nil }
-            return String(decoding: content, as: UTF8.self)
-        }
+        let value: String? =
+            span.kind != .string
+            ? nil
+            : withContent(span) { content in
+                guard content.count == count else { return nil }
+                for byte in content where byte < UInt8(ascii: "A") || byte > UInt8(ascii: "Z") { return nil }
+                return String(decoding: content, as: UTF8.self)
+            }
         guard let value else { throw .field(field, "must be \(count) uppercase letters") }
         return value
     }

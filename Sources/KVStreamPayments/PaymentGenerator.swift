@@ -6,8 +6,8 @@
 /// time, out of order or late, within the bounds ``PaymentGeneratorConfig`` documents.
 ///
 /// The shape of the traffic: customers `c000123` with a home country (one of 15) where nearly all their
-/// payments happen, in that country's currency and, for terminals and phones, near their home; a power-law
-/// activity (the top 1% of customers make about 10% of the payments); card payments most common, transfers
+/// payments happen, in that country's currency and, for terminals and phones, near their home; uneven activity
+/// (the top 1% of customers make 15% of the payments); card payments most common, transfers
 /// to a small set of usual beneficiaries (other customers) per customer; log-normal amounts from 0.50 to
 /// 5,000.00 with a long tail; a few online card payments abroad, without a location.
 ///

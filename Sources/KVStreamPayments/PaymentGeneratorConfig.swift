@@ -40,8 +40,10 @@ public struct PaymentGeneratorConfig: Sendable, Hashable {
         if merchants < 1 { return "merchants must be at least 1" }
         if startMillis < 1 { return "startMillis must be > 0" }
         if !(eventsPerSecond > 0 && eventsPerSecond.isFinite) { return "eventsPerSecond must be > 0" }
-        for (name, ratio) in [("outOfOrderRatio", outOfOrderRatio), ("lateRatio", lateRatio),
-                              ("invalidRatio", invalidRatio)] where !(ratio >= 0 && ratio <= 1) {
+        for (name, ratio) in [
+            ("outOfOrderRatio", outOfOrderRatio), ("lateRatio", lateRatio),
+            ("invalidRatio", invalidRatio),
+        ] where !(ratio >= 0 && ratio <= 1) {
             return "\(name) must be within [0, 1]"
         }
         if outOfOrderRatio + lateRatio > 1 { return "outOfOrderRatio + lateRatio must be at most 1" }

@@ -55,12 +55,14 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ("19.99", 1999), ("0.29", 29), ("0.1", 10), ("1", 100), ("1.0", 100), ("1e2", 10_000), ("1E-2", 1),
-        ("2.675", 268), ("1.005", 101), ("1.004", 100), ("12.345", 1235), ("0.005", 1), ("0.0050", 1),
-        ("0.015", 2), ("100.0000000000000000001", 10_000), ("0.00999", 1), ("12.3449999", 1234),
-        ("9999999999999999.99", 999_999_999_999_999_999), ("12345.678e-3", 1235), ("12345678.9e-3", 1_234_568), ("0.000012e6", 1200),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("19.99", 1999), ("0.29", 29), ("0.1", 10), ("1", 100), ("1.0", 100), ("1e2", 10_000), ("1E-2", 1),
+            ("2.675", 268), ("1.005", 101), ("1.004", 100), ("12.345", 1235), ("0.005", 1), ("0.0050", 1),
+            ("0.015", 2), ("100.0000000000000000001", 10_000), ("0.00999", 1), ("12.3449999", 1234),
+            ("9999999999999999.99", 999_999_999_999_999_999), ("12345.678e-3", 1235), ("12345678.9e-3", 1_234_568),
+            ("0.000012e6", 1200),
+        ] as [(String, Int64)])
     func convertsAmountsToExactCents(literal: String, cents: Int64) {
         #expect(Self.payment(Self.record(["amount": literal]))?.amountCents == cents)
     }
@@ -91,8 +93,10 @@ import Testing
         #expect(Self.reason(Self.record(["ts": literal])) == "field 'ts' \(rule)")
     }
 
-    @Test(arguments: ["event_id", "ts", "customer_id", "merchant_id", "service", "amount", "currency", "channel",
-                      "country"])
+    @Test(arguments: [
+        "event_id", "ts", "customer_id", "merchant_id", "service", "amount", "currency", "channel",
+        "country",
+    ])
     func rejectsMissingOrNullRequiredFields(field: String) {
         #expect(Self.reason(Self.record([field: nil])) == "missing field '\(field)'")
         #expect(Self.reason(Self.record([field: "null"])) == "missing field '\(field)'")
@@ -112,7 +116,9 @@ import Testing
             #expect(Self.reason(Self.record(["service": value])) == "field 'service' \(services)")
         }
         for value in ["\"atm\"", "\"WEB\"", "1"] {
-            #expect(Self.reason(Self.record(["channel": value])) == "field 'channel' must be one of web, mobile, pos, api, agent")
+            #expect(
+                Self.reason(Self.record(["channel": value]))
+                    == "field 'channel' must be one of web, mobile, pos, api, agent")
         }
     }
 
@@ -212,18 +218,28 @@ import Testing
         ("", "empty record"), (" \t\r\n", "empty record"), ("[]", "not a JSON object"), ("[1,{}]", "not a JSON object"),
         ("\"x\"", "not a JSON object"), ("42", "not a JSON object"), ("null", "not a JSON object"),
         ("hello", "invalid JSON at byte 0: expected a value"), ("  hello", "invalid JSON at byte 2: expected a value"),
-        ("[1,", "invalid JSON at byte 3: unexpected end of input"), ("{", "invalid JSON at byte 1: unexpected end of input"),
+        ("[1,", "invalid JSON at byte 3: unexpected end of input"),
+        ("{", "invalid JSON at byte 1: unexpected end of input"),
         ("  {", "invalid JSON at byte 3: unexpected end of input"), ("{}", "missing field 'event_id'"),
         ("{\"a\" 1}", "invalid JSON at byte 5: expected ':'"), ("{\"a\":1,}", "invalid JSON at byte 7: expected '\"'"),
-        ("{,}", "invalid JSON at byte 1: expected '\"' or '}'"), ("{\"a\":1 \"b\":2}", "invalid JSON at byte 7: expected ',' or '}'"),
-        ("{\"a\":}", "invalid JSON at byte 5: expected a value"), ("{} {}", "trailing data after JSON object at byte 3"),
-        ("{}x", "trailing data after JSON object at byte 2"), ("{\"a\":01}", "invalid JSON at byte 6: expected ',' or '}'"),
-        ("{\"a\":1.}", "invalid JSON at byte 7: invalid number"), ("{\"a\":-}", "invalid JSON at byte 6: invalid number"),
-        ("{\"a\":.5}", "invalid JSON at byte 5: expected a value"), ("{\"a\":+1}", "invalid JSON at byte 5: expected a value"),
-        ("{\"a\":1e}", "invalid JSON at byte 7: invalid number"), ("{\"a\":1e", "invalid JSON at byte 7: unexpected end of input"),
-        ("{\"a\":NaN}", "invalid JSON at byte 5: expected a value"), ("{\"a\":Infinity}", "invalid JSON at byte 5: expected a value"),
-        ("{\"a\":tru", "invalid JSON at byte 8: unexpected end of input"), ("{\"a\":trux}", "invalid JSON at byte 5: invalid literal"),
-        ("{\"a\":nul}", "invalid JSON at byte 5: invalid literal"), ("{'a':1}", "invalid JSON at byte 1: expected '\"' or '}'"),
+        ("{,}", "invalid JSON at byte 1: expected '\"' or '}'"),
+        ("{\"a\":1 \"b\":2}", "invalid JSON at byte 7: expected ',' or '}'"),
+        ("{\"a\":}", "invalid JSON at byte 5: expected a value"),
+        ("{} {}", "trailing data after JSON object at byte 3"),
+        ("{}x", "trailing data after JSON object at byte 2"),
+        ("{\"a\":01}", "invalid JSON at byte 6: expected ',' or '}'"),
+        ("{\"a\":1.}", "invalid JSON at byte 7: invalid number"),
+        ("{\"a\":-}", "invalid JSON at byte 6: invalid number"),
+        ("{\"a\":.5}", "invalid JSON at byte 5: expected a value"),
+        ("{\"a\":+1}", "invalid JSON at byte 5: expected a value"),
+        ("{\"a\":1e}", "invalid JSON at byte 7: invalid number"),
+        ("{\"a\":1e", "invalid JSON at byte 7: unexpected end of input"),
+        ("{\"a\":NaN}", "invalid JSON at byte 5: expected a value"),
+        ("{\"a\":Infinity}", "invalid JSON at byte 5: expected a value"),
+        ("{\"a\":tru", "invalid JSON at byte 8: unexpected end of input"),
+        ("{\"a\":trux}", "invalid JSON at byte 5: invalid literal"),
+        ("{\"a\":nul}", "invalid JSON at byte 5: invalid literal"),
+        ("{'a':1}", "invalid JSON at byte 1: expected '\"' or '}'"),
         ("{\"a\":\"x}", "invalid JSON at byte 8: unexpected end of input"),
     ])
     func reportsStructureErrors(line: String, reason: String) {
@@ -255,11 +271,14 @@ import Testing
         #expect(PaymentCodecTests.payment(line) == PaymentCodecTests.basePayment)
     }
 
-    @Test(arguments: [
-        (#""\ud83d""#, "unpaired surrogate"), (#""\ud83dx""#, "unpaired surrogate"), (#""\ud83d\n""#, "unpaired surrogate"),
-        (#""\ud83d\u0041""#, "unpaired surrogate"), (#""\ude00""#, "unpaired surrogate"), (#""\x""#, "invalid escape"),
-        (#""\u12G4""#, "invalid \\u escape"), (#""\U0041""#, "invalid escape"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            (#""\ud83d""#, "unpaired surrogate"), (#""\ud83dx""#, "unpaired surrogate"),
+            (#""\ud83d\n""#, "unpaired surrogate"),
+            (#""\ud83d\u0041""#, "unpaired surrogate"), (#""\ude00""#, "unpaired surrogate"),
+            (#""\x""#, "invalid escape"),
+            (#""\u12G4""#, "invalid \\u escape"), (#""\U0041""#, "invalid escape"),
+        ] as [(String, String)])
     func rejectsBadEscapes(value: String, message: String) {
         let line = "{\"a\":\(value)}"
         #expect(PaymentCodecTests.reason(line)?.hasPrefix("invalid JSON at byte ") == true)
@@ -277,7 +296,9 @@ import Testing
             #expect(Self.reason(prefix + sequence + Array("\"}".utf8)) == "invalid JSON at byte 7: invalid UTF-8")
         }
         #expect(Self.reason(prefix + [0xE2, 0x82]) == "invalid JSON at byte 9: unexpected end of input")
-        #expect(Self.reason(prefix + [0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80] + Array("\"}".utf8)) == "missing field 'event_id'")
+        #expect(
+            Self.reason(prefix + [0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80] + Array("\"}".utf8))
+                == "missing field 'event_id'")
         #expect(Self.reason(Array("{\"a\":1}".utf8) + [0xC3]) == "trailing data after JSON object at byte 7")
     }
 
@@ -292,7 +313,9 @@ import Testing
         #expect(fromString == fromBuffer)
         // A record inside a larger buffer: the decoder must not read past its slice.
         let framed = Array(("{\"ts\":" + line + "\n").utf8)
-        let inner = framed.withUnsafeBytes { PaymentDecoding.decode(UnsafeRawBufferPointer(rebasing: $0[6..<framed.count - 1])) }
+        let inner = framed.withUnsafeBytes {
+            PaymentDecoding.decode(UnsafeRawBufferPointer(rebasing: $0[6..<framed.count - 1]))
+        }
         #expect(try inner.get() == fromString)
     }
 }

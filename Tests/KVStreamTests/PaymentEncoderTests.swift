@@ -20,14 +20,17 @@ import Testing
         full.lon = 36.8219
         full.deviceId = "d1"
         full.beneficiaryId = "c2"
-        #expect(full.jsonLine.hasSuffix(#""service":"bill_payment","amount":12.34,"currency":"KES","channel":"pos","#
-            + #""country":"KE","lat":-1.2921,"lon":36.8219,"device_id":"d1","beneficiary_id":"c2"}"#))
+        #expect(
+            full.jsonLine.hasSuffix(
+                #""service":"bill_payment","amount":12.34,"currency":"KES","channel":"pos","#
+                    + #""country":"KE","lat":-1.2921,"lon":36.8219,"device_id":"d1","beneficiary_id":"c2"}"#))
     }
 
-    @Test(arguments: [
-        (1234, "12.34"), (5, "0.05"), (50, "0.50"), (100, "1.00"), (0, "0.00"), (-5, "-0.05"), (-1234, "-12.34"),
-        (999_999_999_999_999_999, "9999999999999999.99"), (Int64.min, "-92233720368547758.08"),
-    ] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (1234, "12.34"), (5, "0.05"), (50, "0.50"), (100, "1.00"), (0, "0.00"), (-5, "-0.05"), (-1234, "-12.34"),
+            (999_999_999_999_999_999, "9999999999999999.99"), (Int64.min, "-92233720368547758.08"),
+        ] as [(Int64, String)])
     func writesAmountsWithTwoDecimals(cents: Int64, text: String) {
         var payment = PaymentCodecTests.basePayment
         payment.amountCents = cents

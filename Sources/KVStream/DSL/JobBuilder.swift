@@ -70,7 +70,18 @@ public final class JobBuilder {
                 throw JobDefinitionError(job: jobName, operatorName: node.name, "parallelism must be at least 1")
             }
         }
-        if !nodes.contains(where: { if case .sink = $0.kind { true } else { false } }) {
+        var tables: [String: String] = [:]
+        for node in nodes {
+            guard case .sink(let name, let table) = node.kind else { continue }
+            // Two sink operators writing one table would race on its files and its rows.
+            if let other = tables["\(name)/\(table)"] {
+                throw JobDefinitionError(
+                    job: jobName, operatorName: node.name,
+                    "writes table '\(table)' of sink '\(name)' as '\(other)' does: union the streams into one sink")
+            }
+            tables["\(name)/\(table)"] = node.name
+        }
+        if tables.isEmpty {
             throw JobDefinitionError(job: jobName, operatorName: "(job)", "declares no sink: it would compute nothing")
         }
     }

@@ -22,12 +22,12 @@ public struct KeyedStream<K: StateKey, T: Sendable> {
         return Stream<U>(builder: stream.builder, node: node.id, port: nil)
     }
 
-    /// Runs a keyed process function: per-key state and timers.
-    public func process<F: KeyedProcessFunction>(_ name: String, _ function: F) -> Stream<F.Output>
+    /// Runs a keyed process function: per-key state and timers. `make` is called once per task instance.
+    public func process<F: KeyedProcessFunction>(_ name: String, _ make: @escaping @Sendable () -> F) -> Stream<F.Output>
     where F.Key == K, F.Input == T {
         let key = self.key
         return addKeyedOperator(name, detail: "keyed process by \(keyName)") { context, output in
-            KeyedProcessOperator(output: output, function: function, key: key, operatorContext: context)
+            KeyedProcessOperator(output: output, function: make(), key: key, operatorContext: context)
         }
     }
 

@@ -12,6 +12,8 @@ protocol AnyStreamType: Sendable {
     func makeControlTee(main: AnyObject, sides: [any SidePort]) -> AnyObject
     /// Runs the loop of a task whose chain starts with a `Downstream` of this type.
     func runTask(gate: any GateHandle, head: AnyObject, environment: TaskEnvironment) async throws
+    /// A downstream that keeps what reaches it (test harnesses).
+    func makeCollector() -> AnyObject
     var name: String { get }
 }
 

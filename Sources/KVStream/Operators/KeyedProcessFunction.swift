@@ -1,7 +1,8 @@
 /// A function over a keyed stream with keyed state and timers, called one record at a time.
 ///
-/// State handles are created in ``open(_:)`` from the context and kept in the function; they always refer to
-/// the key being processed. Timers are per key: ``onTimer(_:domain:context:out:)`` runs with that key current.
+/// Each task instance makes its own function from the factory given to ``KeyedStream/process(_:_:)``, so a
+/// function's state handles and fields never cross threads. State handles are created in ``open(_:)`` from the
+/// context and kept in the function; they always refer to the key being processed. Timers are per key: ``onTimer(_:domain:context:out:)`` runs with that key current.
 ///
 /// ```swift
 /// struct CountPerKey: KeyedProcessFunction {
@@ -14,7 +15,7 @@
 ///     }
 /// }
 /// ```
-public protocol KeyedProcessFunction<Key, Input, Output>: Sendable {
+public protocol KeyedProcessFunction<Key, Input, Output> {
     associatedtype Key: StateKey
     associatedtype Input: Sendable
     associatedtype Output: Sendable

@@ -31,7 +31,9 @@ public struct WatermarkValve: Sendable {
         guard !ended[input] else { return Change() }
         var change = Change()
         if idle[input] {
+            // Back from idleness: it counts again only once it has caught up with the combined watermark.
             idle[input] = false
+            aligned[input] = false
             change.idle = updateIdle()
         }
         if value > watermarks[input] {

@@ -1,0 +1,47 @@
+# KVStream: `make demo` runs the main job on the embedded defaults, `make test` runs every test.
+# Both install what they need on a fresh Debian machine (apt packages, PyPI checkers) when it is missing.
+
+SWIFT ?= swift
+RELEASE_BIN := .build/release/kvstream
+APT_PACKAGES := librdkafka-dev librocksdb-dev libpq-dev liblz4-dev postgresql kcat pkg-config
+PY_PACKAGES := duckdb pyarrow
+
+.PHONY: all build demo test unit-test e2e-test bench deps apt-deps py-deps clean
+
+all: build
+
+## deps: the Debian packages (apt-get update once, only when one is missing) and the PyPI checkers.
+deps: apt-deps py-deps
+
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+py-deps:
+	@python3 -c "import duckdb, pyarrow" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
+
+build: apt-deps
+	$(SWIFT) build -c release --product kvstream
+
+demo: build
+	$(RELEASE_BIN) run realtime-aggregations
+
+unit-test: apt-deps
+	$(SWIFT) test --parallel 2>&1 | tee .build/unit-test.log | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)"; \
+	  exit $${PIPESTATUS[0]}
+
+e2e-test: build py-deps
+	KVSTREAM_BIN=$(RELEASE_BIN) bash Tests/e2e/run_all.sh
+
+test: deps unit-test e2e-test
+
+bench: apt-deps
+	$(SWIFT) build -c release --product KVStreamBench
+	.build/release/KVStreamBench
+
+clean:
+	rm -rf .build out lake

@@ -1,0 +1,163 @@
+import Testing
+
+@testable import KVStream
+
+/// A record for window tests: a key and a value.
+struct Item: Sendable, Hashable, StateValue {
+    var key: String
+    var value: Int64
+
+    init(_ key: String, _ value: Int64) {
+        self.key = key
+        self.value = value
+    }
+
+    func encode(to writer: inout BinaryWriter) {
+        key.encode(to: &writer)
+        value.encode(to: &writer)
+    }
+
+    init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
+        key = try String(from: &reader)
+        value = try Int64(from: &reader)
+    }
+}
+
+struct SumAggregate: AggregateFunction {
+    func createAccumulator() -> Int64 { 0 }
+    func add(_ value: Item, to acc: inout Int64) { acc += value.value }
+    func result(_ acc: Int64) -> Int64 { acc }
+    func merge(_ a: Int64, _ b: Int64) -> Int64 { a + b }
+}
+
+struct Result: Sendable, Hashable {
+    var key: String
+    var start: Int64
+    var sum: Int64
+}
+
+@Suite struct WindowOperatorTests {
+    static let late = OutputTag<LateRecord<Item>>("late")
+
+    func tumbling(lateness: TimeSpan = .zero, trigger: WindowTrigger = .eventTime) throws
+        -> OperatorTestHarness<Item, Result>
+    {
+        try OperatorTestHarness<Item, Result> { input in
+            input.keyBy { $0.key }
+                .window(TumblingWindows.of(.seconds(10)))
+                .allowedLateness(lateness)
+                .trigger(trigger)
+                .sideOutputLateData(Self.late)
+                .aggregate("sum", SumAggregate()) { key, window, sum in Result(key: key, start: window.start, sum: sum) }
+        }
+    }
+
+    @Test func firesWhenWatermarkPassesWindowEnd() throws {
+        let h = try tumbling()
+        h.push([Item("a", 1), Item("a", 2), Item("b", 5), Item("a", 4)], timestamps: [1_000, 9_999, 3_000, 10_000])
+        h.watermark(9_998)
+        #expect(h.outputValues.isEmpty)
+        h.watermark(9_999)
+        #expect(Set(h.outputValues) == [Result(key: "a", start: 0, sum: 3), Result(key: "b", start: 0, sum: 5)])
+        #expect(h.output.allSatisfy { $0.timestamp == 9_999 })
+        #expect(h.watermarks == [9_998, 9_999])
+        h.watermark(Watermark.endOfTime)
+        #expect(h.outputValues.last == Result(key: "a", start: 10_000, sum: 4))
+    }
+
+    @Test func lateRecordsWithoutLatenessGoToSideOutput() throws {
+        let h = try tumbling()
+        h.watermark(10_000)
+        h.push(Item("a", 7), at: 9_000)
+        #expect(h.outputValues.isEmpty)
+        #expect(h.sideOutput(Self.late).map(\.value) == [Item("a", 7)])
+        #expect(h.sideOutput(Self.late).first?.watermark == 10_000)
+        #expect(h.metrics.recordsLate.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func allowedLatenessUpdatesFiredWindows() throws {
+        let h = try tumbling(lateness: .seconds(5))
+        h.push(Item("a", 1), at: 1_000)
+        h.watermark(10_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 1)])
+        // Within the allowed lateness: the result is emitted again, updated, at once.
+        h.push(Item("a", 2), at: 2_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 3)])
+        // The window is dropped once the watermark passes end + lateness (9_999 + 5_000).
+        h.watermark(14_999)
+        h.push(Item("a", 4), at: 3_000)
+        #expect(h.drainOutput().isEmpty)
+        #expect(h.sideOutput(Self.late).count == 1)
+    }
+
+    @Test func earlyFiringEmitsChangedWindowsOnly() throws {
+        let h = try tumbling(trigger: .earlyFiring(every: .seconds(10)))
+        h.processingTime(0)  // arms the early-firing clock
+        h.push([Item("a", 1), Item("b", 2)], timestamps: [1_000, 2_000])
+        h.processingTime(5_000)
+        #expect(h.outputValues.isEmpty)
+        h.processingTime(10_000)
+        #expect(Set(h.drainOutput()) == [Result(key: "a", start: 0, sum: 1), Result(key: "b", start: 0, sum: 2)])
+        h.push(Item("a", 10), at: 3_000)
+        h.processingTime(20_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 11)])
+        h.processingTime(30_000)
+        #expect(h.drainOutput().isEmpty)
+        h.watermark(9_999)
+        #expect(Set(h.drainOutput()) == [Result(key: "a", start: 0, sum: 11), Result(key: "b", start: 0, sum: 2)])
+    }
+
+    @Test func slidingWindowsCountEachRecordInEveryWindow() throws {
+        let h = try OperatorTestHarness<Item, Result> { input in
+            input.keyBy { $0.key }
+                .window(SlidingWindows.of(.seconds(10), every: .seconds(5)))
+                .aggregate("sum", SumAggregate()) { key, window, sum in Result(key: key, start: window.start, sum: sum) }
+        }
+        h.push([Item("a", 1), Item("a", 10)], timestamps: [6_000, 12_000])
+        h.watermark(Watermark.endOfTime)
+        #expect(h.outputValues == [
+            Result(key: "a", start: 0, sum: 1), Result(key: "a", start: 5_000, sum: 11),
+            Result(key: "a", start: 10_000, sum: 10),
+        ])
+    }
+
+    @Test func sessionWindowsMergeAcrossGaps() throws {
+        let h = try OperatorTestHarness<Item, Result> { input in
+            input.keyBy { $0.key }
+                .window(SessionWindows.withGap(.seconds(5)))
+                .aggregate("sum", SumAggregate()) { key, window, sum in Result(key: key, start: window.start, sum: sum) }
+        }
+        h.push([Item("a", 1), Item("a", 2), Item("b", 100)], timestamps: [0, 10_000, 1_000])
+        h.watermark(4_999)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 1)])
+        // Later records of "b" extend its session [1_000, 6_000) to [1_000, 14_000).
+        h.push([Item("b", 1), Item("b", 1)], timestamps: [5_000, 9_000])
+        h.watermark(Watermark.endOfTime)
+        #expect(Set(h.drainOutput()) == [Result(key: "a", start: 10_000, sum: 2), Result(key: "b", start: 1_000, sum: 102)])
+    }
+
+    @Test func fullWindowProcessSeesAllRecords() throws {
+        let h = try OperatorTestHarness<Item, String> { input in
+            input.keyBy { $0.key }
+                .window(TumblingWindows.of(.seconds(10)))
+                .process("list") { key, window, items, out in
+                    out.emit("\(key)@\(window.start): \(items.map(\.value).sorted())")
+                }
+        }
+        h.push([Item("a", 3), Item("a", 1), Item("a", 2)], timestamps: [1, 2, 3])
+        h.endOfInput()
+        #expect(h.outputValues.isEmpty)  // end of input without the end of time keeps state (a stop, not a drain)
+        h.watermark(Watermark.endOfTime)
+        #expect(h.outputValues == ["a@0: [1, 2, 3]"])
+    }
+
+    @Test func reduceFolds() throws {
+        let h = try OperatorTestHarness<Item, Int64> { input in
+            input.keyBy { $0.key }.window(TumblingWindows.of(.seconds(10)))
+                .reduce("max", { $0.value >= $1.value ? $0 : $1 }) { _, _, item in item.value }
+        }
+        h.push([Item("a", 3), Item("a", 9), Item("a", 2)], timestamps: [1, 2, 3])
+        h.watermark(Watermark.endOfTime)
+        #expect(h.outputValues == [9])
+    }
+}
