@@ -1,7 +1,7 @@
 /// One line of a generated payment file or one message of a generated topic.
 public enum GeneratedLine: Sendable, Hashable {
     case valid(Payment)
-    /// A line the decoder rejects, with the exact reason ``PaymentDecoding/decode(_:)-(String)`` gives.
+    /// A line the decoder rejects, with the exact reason `PaymentDecoding.decode(_:)` gives for it.
     case invalid(raw: String, reason: String)
 
     /// The text to write: the payment's JSON, or the invalid line (never with an embedded newline).

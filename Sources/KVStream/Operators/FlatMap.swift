@@ -1,13 +1,18 @@
 /// Emits zero or more records per record: `stream.flatMap { payment, out in ... out.emit(x) }`.
 final class FlatMapOperator<Input: Sendable, Output: Sendable>: OneInputOperator<Input, Output> {
     let body: @Sendable (Input, inout Collector<Output>) -> Void
+    /// Made in `init` so the loop is specialized for the job's types (see ``WindowOperator``).
+    private var handler: ((RecordBatch<Input>) -> Void)?
 
     init(output: Downstream<Output>, body: @escaping @Sendable (Input, inout Collector<Output>) -> Void) {
         self.body = body
         super.init(output: output)
+        handler = { [unowned self] batch in self.process(batch) }
     }
 
-    override func push(_ batch: RecordBatch<Input>) {
+    override func push(_ batch: RecordBatch<Input>) { handler?(batch) }
+
+    private func process(_ batch: RecordBatch<Input>) {
         var collector = Collector<Output>()
         collector.batch.values.reserveCapacity(batch.count)
         collector.batch.timestamps.reserveCapacity(batch.count)

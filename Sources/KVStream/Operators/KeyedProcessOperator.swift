@@ -5,6 +5,8 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
     private let context: KeyedContext<F.Key>
     private let operatorContext: OperatorContext
     private var out = Collector<F.Output>()
+    /// Made in `init` so the loop is specialized for the job's types (see ``WindowOperator``).
+    private var handler: ((RecordBatch<F.Input>) -> Void)?
 
     init(
         output: Downstream<F.Output>, function: F, key: @escaping @Sendable (F.Input) -> F.Key,
@@ -16,9 +18,12 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
         context = KeyedContext(keyContext: KeyContext(), operatorContext: operatorContext)
         super.init(output: output)
         self.function.open(context)
+        handler = { [unowned self] batch in self.process(batch) }
     }
 
-    override func push(_ batch: RecordBatch<F.Input>) {
+    override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
+
+    private func process(_ batch: RecordBatch<F.Input>) {
         for i in 0..<batch.count {
             let value = batch.values[i]
             context.keyContext.current = keySelector(value)

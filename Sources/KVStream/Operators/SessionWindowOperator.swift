@@ -17,6 +17,8 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     private var timers = TimerQueue<K>()
     private var watermark = Watermark.minimum
     private var out = Collector<Output>()
+    /// Made in `init` so the loop is specialized for the job's types (see ``WindowOperator``).
+    private var handler: ((RecordBatch<F.Input>) -> Void)?
 
     init(
         output: Downstream<Output>, gap: TimeSpan, function: F, key: @escaping @Sendable (F.Input) -> K,
@@ -33,9 +35,12 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         self.context = context
         lateOutput = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<F.Input>>($0)) }
         super.init(output: output)
+        handler = { [unowned self] batch in self.process(batch) }
     }
 
-    override func push(_ batch: RecordBatch<F.Input>) {
+    override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
+
+    private func process(_ batch: RecordBatch<F.Input>) {
         var late = 0
         for i in 0..<batch.count {
             let value = batch.values[i]

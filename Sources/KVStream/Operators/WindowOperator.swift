@@ -29,6 +29,9 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     private var dirty: [TimeWindow: [K]] = [:]
     private var nextEarlyFiring: Int64?
     private var out = Collector<Output>()
+    /// Runs ``process(_:)``; made in `init`, which the job's module calls with concrete types, so that the loop
+    /// is specialized there rather than reached through this generic class's vtable.
+    private var handler: ((RecordBatch<F.Input>) -> Void)?
 
     init(
         output: Downstream<Output>, assigner: A, function: F, key: @escaping @Sendable (F.Input) -> K,
@@ -45,9 +48,12 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         self.context = context
         lateOutput = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<F.Input>>($0)) }
         super.init(output: output)
+        handler = { [unowned self] batch in self.process(batch) }
     }
 
-    override func push(_ batch: RecordBatch<F.Input>) {
+    override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
+
+    private func process(_ batch: RecordBatch<F.Input>) {
         var late = 0
         for i in 0..<batch.count {
             let value = batch.values[i]

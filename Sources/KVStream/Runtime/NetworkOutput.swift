@@ -23,6 +23,8 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
     private var queued: [[StreamEvent<Element>]]
     private var scratch = BinaryWriter()
     private var rebalanceNext: Int
+    /// Made in `init` so the per-record loop is specialized for the job's types (see ``WindowOperator``).
+    private var partitionHandler: ((RecordBatch<Element>) -> Void)?
 
     init(
         targets: [Target], partitioning: Partitioning, selector: KeyGroupSelector<Element>?, subtask: Int,
@@ -38,6 +40,8 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
         open = Array(repeating: RecordBatch(), count: targets.count)
         queued = Array(repeating: [], count: targets.count)
         rebalanceNext = subtask % targets.count
+        super.init()
+        partitionHandler = { [unowned self] batch in self.partitionByKey(batch) }
     }
 
     override func push(_ batch: RecordBatch<Element>) {
@@ -59,7 +63,7 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
             queued[rebalanceNext].append(.records(batch))
             rebalanceNext = (rebalanceNext + 1) % targets.count
         case .hash:
-            partitionByKey(batch)
+            partitionHandler?(batch)
         }
     }
 

@@ -27,35 +27,77 @@ public protocol KeyedStateBackend: AnyObject {
     var tableNames: [String] { get }
 }
 
-/// One value per (key, namespace). Backends subclass it; operators call through the vtable, never an existential.
-open class KeyedValueTable<K: StateKey, N: StateNamespace, V: StateValue> {
+/// One value per (key, namespace), held in the task's memory.
+///
+/// - Important: a `final` class on purpose. Operators call it from code the compiler specializes for the job's
+///   concrete key and value types; a subclassable table would be reached through its vtable, whose generic
+///   implementations run unspecialized (measured: most of the time went to generic metadata lookups). A durable
+///   backend puts a byte-level store behind this table rather than subclassing it.
+public final class KeyedValueTable<K: StateKey, N: StateNamespace, V: StateValue> {
+    @usableFromInline var entries: [StateEntryKey<K, N>: V] = [:]
+
     public init() {}
 
-    open func get(_ key: K, _ namespace: N) -> V? { fatalError("subclass must implement") }
-    open func put(_ key: K, _ namespace: N, _ value: V) { fatalError("subclass must implement") }
-    open func remove(_ key: K, _ namespace: N) { fatalError("subclass must implement") }
-    /// Reads, changes and writes back one entry with a single lookup where the backend allows it.
-    /// Setting the value to nil removes the entry.
-    open func update<R>(_ key: K, _ namespace: N, _ body: (inout V?) -> R) -> R { fatalError("subclass must implement") }
+    @inlinable public func get(_ key: K, _ namespace: N) -> V? { entries[StateEntryKey(key: key, namespace: namespace)] }
+
+    @inlinable public func put(_ key: K, _ namespace: N, _ value: V) {
+        entries[StateEntryKey(key: key, namespace: namespace)] = value
+    }
+
+    @inlinable public func remove(_ key: K, _ namespace: N) {
+        entries.removeValue(forKey: StateEntryKey(key: key, namespace: namespace))
+    }
+
+    /// Reads, changes and writes back one entry with a single lookup; setting the value to nil removes it.
+    @inlinable public func update<R>(_ key: K, _ namespace: N, _ body: (inout V?) -> R) -> R {
+        body(&entries[StateEntryKey(key: key, namespace: namespace)])
+    }
+
     /// Visits every entry (snapshots, TTL cleanup, tests).
-    open func forEach(_ body: (K, N, V) -> Void) { fatalError("subclass must implement") }
-    open var count: Int { fatalError("subclass must implement") }
+    public func forEach(_ body: (K, N, V) -> Void) {
+        for (k, v) in entries { body(k.key, k.namespace, v) }
+    }
+
+    public var count: Int { entries.count }
 }
 
-/// Window accumulators: `window -> key -> accumulator`.
-open class WindowTable<K: StateKey, A: StateValue> {
+/// The key of one entry of a ``KeyedValueTable``.
+public struct StateEntryKey<K: Hashable, N: Hashable>: Hashable {
+    public var key: K
+    public var namespace: N
+
+    @inlinable public init(key: K, namespace: N) {
+        self.key = key
+        self.namespace = namespace
+    }
+}
+
+/// Window accumulators, laid out `window -> key -> accumulator` so that firing a window visits only its keys.
+///
+/// - Important: `final` for the same reason as ``KeyedValueTable``.
+public final class WindowTable<K: StateKey, A: StateValue> {
+    @usableFromInline var byWindow: [TimeWindow: [K: A]] = [:]
+
     public init() {}
 
     /// Changes one accumulator in place; setting it to nil removes it.
-    open func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
-        fatalError("subclass must implement")
+    @inlinable public func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
+        body(&byWindow[window, default: [:]][key])
     }
-    open func get(_ key: K, _ window: TimeWindow) -> A? { fatalError("subclass must implement") }
+
+    @inlinable public func get(_ key: K, _ window: TimeWindow) -> A? { byWindow[window]?[key] }
+
     /// Visits the accumulators of one window.
-    open func forEach(in window: TimeWindow, _ body: (K, A) -> Void) { fatalError("subclass must implement") }
+    public func forEach(in window: TimeWindow, _ body: (K, A) -> Void) {
+        guard let keys = byWindow[window] else { return }
+        for (k, a) in keys { body(k, a) }
+    }
+
     /// Drops a whole window.
-    open func removeWindow(_ window: TimeWindow) { fatalError("subclass must implement") }
+    public func removeWindow(_ window: TimeWindow) { byWindow.removeValue(forKey: window) }
+
     /// The windows that hold state.
-    open var windows: [TimeWindow] { fatalError("subclass must implement") }
-    open var count: Int { fatalError("subclass must implement") }
+    public var windows: [TimeWindow] { Array(byWindow.keys) }
+
+    public var count: Int { byWindow.values.reduce(0) { $0 + $1.count } }
 }
