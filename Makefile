@@ -39,9 +39,12 @@ e2e-test: build py-deps
 
 test: deps unit-test e2e-test
 
+## bench: one line per benchmark, `<name>: <events/s> events/s (<ratio>x <baseline>)`. The one-core figures run
+## pinned with taskset; the others may use both cores (a source task and a window task pipeline on two).
 bench: apt-deps
 	$(SWIFT) build -c release --product KVStreamBench
-	.build/release/KVStreamBench
+	@taskset -c 0 .build/release/KVStreamBench 2>/dev/null
+	@.build/release/KVStreamBench 2>/dev/null
 
 clean:
 	rm -rf .build out lake

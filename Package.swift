@@ -49,7 +49,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "KVStreamBench",
-            dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs"],
+            dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting"],
             path: "bench/KVStreamBench",
             swiftSettings: crossModule
         ),

@@ -13,12 +13,15 @@ public enum JobTestHarness {
     ///     sinks `type = "memory"`.
     ///   - sinkDelay: time each sink write takes, to simulate a slow sink.
     ///   - observe: called about every 10 ms while the job runs, with its metrics.
+    ///   - keepRows: false keeps only each table's row count and per-column sums (for benchmarks).
     public static func run(
         _ job: JobDefinition, settings toml: String, sinkDelay: Duration = .zero, channelCapacity: Int = 8,
-        observe: (@Sendable (JobMetrics) -> Void)? = nil
+        keepRows: Bool = true, logLevel: Logger.Level = .error, observe: (@Sendable (JobMetrics) -> Void)? = nil
     ) async throws -> RowStore {
+        var logger = Logger(label: "kvstream.test")
+        logger.logLevel = logLevel
         let topology = Topology(settings: try Settings.parse(toml: toml, origin: "test topology"), origin: "test")
-        let store = RowStore()
+        let store = RowStore(keepRows: keepRows)
         var registry = ConnectorRegistry()
         registry.registerSink(type: "memory") { _, _, _ in CollectingSinkConnector(store: store, delay: sinkDelay) }
         let plan = try PhysicalPlan(
@@ -29,7 +32,7 @@ public enum JobTestHarness {
         options.channelCapacity = channelCapacity
         let runner = try JobRunner(
             plan: plan, topology: topology, connectors: registry, options: options,
-            logger: Logger(label: "kvstream.test"))
+            logger: logger)
         let watcher = observe.map { observe in
             Task.detached {
                 while !Task.isCancelled {
@@ -75,14 +78,27 @@ struct ArrayGenerator<T: Sendable>: RecordGenerator {
     }
 }
 
-/// Rows that sinks received, by table.
+/// Rows that sinks received, by table: the rows themselves, or only a digest of them.
 public final class RowStore: Sendable {
     private let tables = Mutex<[String: [any SinkRow]]>([:])
+    private let digests = Mutex<[String: TableDigest]>([:])
     private let lastMetrics = Mutex<JobMetrics.Snapshot?>(nil)
+    public let keepRows: Bool
 
-    public init() {}
+    public init(keepRows: Bool = true) { self.keepRows = keepRows }
 
-    func append(_ rows: [any SinkRow], table: String) { tables.withLock { $0[table, default: []] += rows } }
+    func append<R: SinkRow>(_ rows: [R], table: String) {
+        var digest = TableDigest()
+        for row in rows { digest.add(row) }
+        digests.withLock { $0[table, default: TableDigest()].merge(digest) }
+        if keepRows { tables.withLock { $0[table, default: []] += rows as [any SinkRow] } }
+    }
+
+    /// Rows written to `table`.
+    public func rowCount(_ table: String) -> Int64 { digests.withLock { $0[table]?.rows ?? 0 } }
+
+    /// The sum of each integer column of `table` over its rows (columns of other types count 0).
+    public func columnSums(_ table: String) -> [Int64] { digests.withLock { $0[table]?.columnSums ?? [] } }
 
     /// The rows of `table`, as the job's row type.
     public func rows<R: SinkRow>(_ table: String, as type: R.Type = R.self) -> [R] {
@@ -132,4 +148,47 @@ final class CollectingWriter: SinkWriter {
 
     func flush() throws {}
     func close() throws {}
+}
+
+/// A row count and per-column sums of integer values: enough to check a benchmark's output without keeping it.
+struct TableDigest: Sendable {
+    var rows: Int64 = 0
+    var columnSums: [Int64] = []
+
+    mutating func add<R: SinkRow>(_ row: R) {
+        var encoder = SummingEncoder(sums: columnSums)
+        row.encode(to: &encoder)
+        columnSums = encoder.sums
+        rows += 1
+    }
+
+    mutating func merge(_ other: TableDigest) {
+        rows += other.rows
+        if columnSums.count < other.columnSums.count {
+            columnSums += Array(repeating: 0, count: other.columnSums.count - columnSums.count)
+        }
+        for (i, v) in other.columnSums.enumerated() { columnSums[i] &+= v }
+    }
+}
+
+struct SummingEncoder: RowEncoder {
+    var sums: [Int64]
+    var column = 0
+
+    private mutating func add(_ value: Int64) {
+        if sums.count <= column { sums.append(0) }
+        sums[column] &+= value
+        column += 1
+    }
+
+    mutating func string(_ value: String) { add(0) }
+    mutating func int64(_ value: Int64) { add(value) }
+    mutating func double(_ value: Double) { add(0) }
+    mutating func bool(_ value: Bool) { add(value ? 1 : 0) }
+    mutating func timestamp(_ epochMillis: Int64) { add(epochMillis) }
+    mutating func date(_ epochDays: Int32) { add(Int64(epochDays)) }
+    mutating func decimal(_ units: Int64, scale: Int) { add(units) }
+    mutating func stringArray(_ values: [String]) { add(Int64(values.count)) }
+    mutating func json(_ document: String) { add(0) }
+    mutating func null() { add(0) }
 }

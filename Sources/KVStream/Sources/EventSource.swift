@@ -24,19 +24,46 @@ public struct EventSource<Element: Sendable>: Sendable {
     public var timestamp: @Sendable (Element) -> Int64
     /// Makes the generator for one split from the source's settings (`[sources.NAME]`), or nil when this kind
     /// of record has no generator.
-    public var makeGenerator: (@Sendable (GeneratorOptions) throws -> any RecordGenerator<Element>)?
+    let makeGenerator: (@Sendable (GeneratorOptions) throws -> GeneratorFunction<Element>)?
 
     public init(
         formatName: String,
         decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Result<Element, FormatRejection>,
-        timestamp: @escaping @Sendable (Element) -> Int64,
-        makeGenerator: (@Sendable (GeneratorOptions) throws -> any RecordGenerator<Element>)? = nil
+        timestamp: @escaping @Sendable (Element) -> Int64
     ) {
         self.formatName = formatName
         self.decode = decode
         self.timestamp = timestamp
-        self.makeGenerator = makeGenerator
+        makeGenerator = nil
     }
+
+    public init<G: RecordGenerator>(
+        formatName: String,
+        decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Result<Element, FormatRejection>,
+        timestamp: @escaping @Sendable (Element) -> Int64,
+        makeGenerator: @escaping @Sendable (GeneratorOptions) throws -> G
+    ) where G.Element == Element {
+        self.formatName = formatName
+        self.decode = decode
+        self.timestamp = timestamp
+        // The closure is formed here, where the generator's concrete type is known, so that its loop is
+        // specialized instead of running through an existential's generic witness.
+        self.makeGenerator = { options in
+            let box = GeneratorBox(try makeGenerator(options))
+            return GeneratorFunction { batch, count in box.generator.generate(into: &batch, count: count) }
+        }
+    }
+}
+
+/// One split's generator, as the source reader calls it.
+final class GeneratorFunction<Element: Sendable> {
+    let generate: (inout RecordBatch<Element>, Int) -> Void
+    init(_ generate: @escaping (inout RecordBatch<Element>, Int) -> Void) { self.generate = generate }
+}
+
+final class GeneratorBox<G: RecordGenerator> {
+    var generator: G
+    init(_ generator: G) { self.generator = generator }
 }
 
 /// Settings handed to a generator: its source section and which split it produces.

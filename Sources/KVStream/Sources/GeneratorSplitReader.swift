@@ -1,7 +1,7 @@
 /// Reads one split of a generator source, at a configured rate, up to an optional count.
 final class GeneratorSplitReader<Element: Sendable>: SplitReader {
     let splitID: String
-    private var generator: any RecordGenerator<Element>
+    private let generator: GeneratorFunction<Element>
     private let limit: Int?
     private let rate: Double?
     private var produced = 0
@@ -10,7 +10,7 @@ final class GeneratorSplitReader<Element: Sendable>: SplitReader {
     /// - Parameters:
     ///   - limit: records to produce before the split ends; nil for an endless split.
     ///   - rate: records per second of wall-clock time for this split; nil for as fast as possible.
-    init(splitID: String, generator: any RecordGenerator<Element>, limit: Int?, rate: Double?) {
+    init(splitID: String, generator: GeneratorFunction<Element>, limit: Int?, rate: Double?) {
         self.splitID = splitID
         self.generator = generator
         self.limit = limit
@@ -29,7 +29,7 @@ final class GeneratorSplitReader<Element: Sendable>: SplitReader {
             guard allowed > 0 else { return .waiting }
             count = min(count, allowed)
         }
-        generator.generate(into: &batch, count: count)
+        generator.generate(&batch, count)
         produced += count
         return .more
     }

@@ -46,13 +46,34 @@ protocol RunnableTask {
 }
 
 struct SourceSpawner<Element: Sendable>: SourceSpawning {
-    let events: EventSource<Element>
+    typealias Make = @Sendable (
+        SourceDeclaration, SourceBinding, Int, Int, Bool, AnyObject, (any SidePort)?, TaskEnvironment
+    ) throws -> any RunnableTask
 
-    init(_ events: EventSource<Element>) { self.events = events }
+    let events: EventSource<Element>
+    /// ``build`` as a closure formed in `init`, where the DSL knows the element type, so that the source loop
+    /// it makes is specialized rather than reached through this protocol's generic witness.
+    private let make: Make
+
+    init(_ events: EventSource<Element>) {
+        self.events = events
+        make = { declaration, binding, subtask, parallelism, bounded, head, rejected, environment in
+            try Self.build(
+                events: events, declaration: declaration, binding: binding, subtask: subtask,
+                parallelism: parallelism, bounded: bounded, head: head, rejected: rejected, environment: environment)
+        }
+    }
 
     func makeTask(
         declaration: SourceDeclaration, binding: SourceBinding, subtask: Int, parallelism: Int, bounded: Bool,
         head: AnyObject, rejected: (any SidePort)?, environment: TaskEnvironment
+    ) throws -> any RunnableTask {
+        try make(declaration, binding, subtask, parallelism, bounded, head, rejected, environment)
+    }
+
+    private static func build(
+        events: EventSource<Element>, declaration: SourceDeclaration, binding: SourceBinding, subtask: Int,
+        parallelism: Int, bounded: Bool, head: AnyObject, rejected: (any SidePort)?, environment: TaskEnvironment
     ) throws -> any RunnableTask {
         // Splits are dealt round robin: split i belongs to instance i % parallelism.
         let mine = (0..<binding.splitCount).filter { $0 % parallelism == subtask }

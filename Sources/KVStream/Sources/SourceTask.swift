@@ -5,6 +5,9 @@
 /// is idle the instance tells downstream it is idle. When all splits ended the watermark jumps to the end of
 /// time, firing every window and timer downstream, and the stream ends.
 final class SourceTask<Element: Sendable>: RunnableTask {
+    /// The loop, formed in `init` (called with the concrete element type) so that it is specialized.
+    private var body: (() async throws -> Void)?
+
     private struct SplitState {
         var generator: BoundedOutOfOrdernessGenerator
         var lastDataNanos: UInt64
@@ -41,9 +44,12 @@ final class SourceTask<Element: Sendable>: RunnableTask {
         self.environment = environment
         idleTimeoutNanos = strategy.idleTimeout.map { UInt64(max(0, $0.milliseconds)) * 1_000_000 }
         metricsInstance = "\(name)#\(environment.subtask)"
+        body = { [unowned self] in try await self.loop() }
     }
 
-    func run() async throws {
+    func run() async throws { try await body?() }
+
+    private func loop() async throws {
         defer {
             for reader in readers { reader.close() }
             environment.metrics.removeSource(instance: metricsInstance)

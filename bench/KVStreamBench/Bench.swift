@@ -1,0 +1,134 @@
+import Foundation
+import KVStream
+import KVStreamPayments
+import KVStreamTesting
+
+/// `make bench`: throughput of the runtime beside a plain single-threaded Swift loop computing the same result
+/// in the same process (machines here are noisy: compare ratios, not absolute figures across runs).
+///
+/// Prints one line per benchmark: `<name>: <events/s> events/s (<ratio>x <baseline name>)`.
+@main
+struct Bench {
+    /// ", 1 core" when the process may run on one CPU only (`taskset -c 0`, as `make bench` does for the
+    /// one-core figures), read from the kernel rather than trusted from a flag.
+    static let cores: String = {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return "" }
+        let list = line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)
+        return list.contains(",") || list.contains("-") ? "" : ", 1 core"
+    }()
+
+    static func main() async throws {
+        _ = cores
+        let count = Int(ProcessInfo.processInfo.environment["BENCH_EVENTS"] ?? "") ?? 5_000_000
+        let repeats = Int(ProcessInfo.processInfo.environment["BENCH_REPEATS"] ?? "") ?? 3
+        FileHandle.standardError.write(Data("generating \(count) payments over 100k customers...\n".utf8))
+        let events = BenchData.payments(count: count, customers: 100_000)
+
+        let only = ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? ""
+        let parallelisms = cores.isEmpty ? [1, 2] : [1]
+        if only.isEmpty || only == "stateless" { try await stateless(events, repeats: repeats, parallelisms) }
+        if only.isEmpty || only == "tumbling" { try await tumbling(events, repeats: repeats, parallelisms) }
+    }
+
+    static func stateless(_ events: [(value: Payment, timestamp: Int64)], repeats: Int, _ parallelisms: [Int])
+        async throws
+    {
+        let count = events.count
+        let statelessBaseline = try measure(repeats) { StatelessBench.baseline(events) }
+        for parallelism in parallelisms {
+            let run = try await measureAsync(repeats) { try await StatelessBench.job(events, parallelism: parallelism) }
+            try check(run.result == statelessBaseline.result, "stateless p=\(parallelism)", run.result, statelessBaseline.result)
+            report("stateless map/filter, p=\(parallelism)\(cores)", events: count, seconds: run.seconds,
+                   baseline: statelessBaseline.seconds, baselineName: "plain loop")
+        }
+
+    }
+
+    static func tumbling(_ events: [(value: Payment, timestamp: Int64)], repeats: Int, _ parallelisms: [Int])
+        async throws
+    {
+        let count = events.count
+        let windowBaseline = try measure(repeats) { TumblingBench.baseline(events) }
+        for parallelism in parallelisms {
+            let run = try await measureAsync(repeats) { try await TumblingBench.job(events, parallelism: parallelism) }
+            try check(run.result == windowBaseline.result, "tumbling p=\(parallelism)", run.result, windowBaseline.result)
+            report("keyBy customer + 1-min tumbling count/sum, memory state, p=\(parallelism)\(cores)", events: count,
+                   seconds: run.seconds, baseline: windowBaseline.seconds, baselineName: "plain loop")
+        }
+    }
+
+    static func report(_ name: String, events: Int, seconds: Double, baseline: Double, baselineName: String) {
+        let rate = Double(events) / seconds
+        let ratio = baseline / seconds
+        print("\(name): \(Int(rate.rounded())) events/s (\(String(format: "%.2f", ratio))x \(baselineName), "
+              + "\(Int((Double(events) / baseline).rounded())) events/s)")
+        fflush(nil)
+    }
+
+    static func check<R: Equatable>(_ ok: Bool, _ name: String, _ got: R, _ expected: R) throws {
+        guard ok else { throw BenchError("\(name): result \(got) differs from the baseline's \(expected)") }
+    }
+
+    /// Best of `repeats` runs.
+    static func measure<R>(_ repeats: Int, _ body: () throws -> R) throws -> (result: R, seconds: Double) {
+        var best: (R, Double)?
+        for _ in 0..<repeats {
+            let start = Clock.monotonicNanos()
+            let result = try body()
+            let seconds = Double(Clock.monotonicNanos() - start) / 1e9
+            if best == nil || seconds < best!.1 { best = (result, seconds) }
+        }
+        return best!
+    }
+
+    static func measureAsync<R: Sendable>(
+        _ repeats: Int, _ body: @Sendable () async throws -> R
+    ) async throws -> (result: R, seconds: Double) {
+        var best: (R, Double)?
+        for _ in 0..<repeats {
+            let start = Clock.monotonicNanos()
+            let result = try await body()
+            let seconds = Double(Clock.monotonicNanos() - start) / 1e9
+            if best == nil || seconds < best!.1 { best = (result, seconds) }
+        }
+        return best!
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum BenchData {
+    /// Generated payments, in order but for up to 4 s of out-of-orderness (no late ones, so every record counts
+    /// and the baseline needs no watermark logic).
+    static func payments(count: Int, customers: Int) -> [(value: Payment, timestamp: Int64)] {
+        let config = PaymentGeneratorConfig(
+            seed: 1, customers: customers, merchants: 2_000, eventsPerSecond: 1_000, outOfOrderRatio: 0.05,
+            lateRatio: 0)
+        let generator = PaymentGenerator(config: config)
+        var events: [(value: Payment, timestamp: Int64)] = []
+        events.reserveCapacity(count)
+        for i in 0..<count {
+            let p = generator.payment(at: UInt64(i))
+            events.append((p, p.ts))
+        }
+        return events
+    }
+
+    static func topology(parallelism: Int, count: Int) -> String {
+        """
+        [job]
+        parallelism = \(parallelism)
+        [sources.payments]
+        type = "generator"
+        count = \(count)
+        splits = \(parallelism)
+        [sinks.out]
+        type = "memory"
+        """
+    }
+}
