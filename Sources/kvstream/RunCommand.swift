@@ -47,7 +47,6 @@ struct RunCommand: AsyncParsableCommand {
             try await runner.run()
         } catch {
             progress.cancel()
-            logger.error("job \(definition.name) failed: \(error)")
             throw RuntimeFailure("job \(definition.name) failed: \(error)")
         }
         progress.cancel()

@@ -23,6 +23,7 @@ public final class ProgressReporter: Sendable {
         var lastNanos = Clock.monotonicNanos()
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
             let now = metrics.snapshot()
             let nanos = Clock.monotonicNanos()
             let rate = Double(now.recordsIn - last.recordsIn) / (Double(nanos - lastNanos) / 1e9)

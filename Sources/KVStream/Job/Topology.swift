@@ -114,7 +114,7 @@ public struct ConnectorRegistry: Sendable {
 
     public init() {
         registerSink(type: "jsonl") { name, section, _ in
-            JSONLinesSinkConnector(directory: try section.string("path") ?? "out")
+            JSONLinesSinkConnector(directory: try section.string("path") ?? "out", configKey: section.fullKey("path"))
         }
     }
 

@@ -26,12 +26,6 @@ public final class JobMetrics: Sendable {
         sourceMaxTimestamps.withLock { $0[instance] = maxTimestamp }
     }
 
-    /// Removes a source instance that ended or owns no split, so it does not hold back the job's watermark.
-    public func removeSource(instance: String) {
-        watermarks.withLock { $0[instance] = nil }
-        sourceMaxTimestamps.withLock { $0[instance] = nil }
-    }
-
     /// The smallest watermark over the source instances that report one, or nil.
     public var sourceWatermark: Int64? { watermarks.withLock { $0.values.min() } }
 

@@ -7,20 +7,25 @@ import Foundation
 /// the last line per primary key.
 public struct JSONLinesSinkConnector: SinkConnector {
     public let directory: String
+    /// The configuration key that set ``directory``, named in errors so the user knows what to change.
+    public let configKey: String
 
-    public init(directory: String) { self.directory = directory }
+    public init(directory: String, configKey: String = "path") {
+        self.directory = directory
+        self.configKey = configKey
+    }
 
     public var type: String { "jsonl" }
     public var summary: String { "JSON lines under \(directory)/" }
 
     public func makeWriter(table: String, schema: TableSchema, subtask: Int, parallelism: Int) throws -> SinkWriter {
-        let dir = URL(fileURLWithPath: directory).appendingPathComponent(table)
+        let dir = directory + "/" + table
         do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try FileSystem.makeDirectories(dir)
+            return try JSONLinesWriter(path: dir + "/part-\(subtask).jsonl", schema: schema)
         } catch {
-            throw ConnectorError("cannot create \(dir.path): \(error.localizedDescription)")
+            throw ConnectorError("\(error) (check \(configKey))")
         }
-        return try JSONLinesWriter(path: dir.appendingPathComponent("part-\(subtask).jsonl").path, schema: schema)
     }
 }
 
@@ -33,7 +38,7 @@ final class JSONLinesWriter: SinkWriter {
     init(path: String, schema: TableSchema) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ConnectorError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ConnectorError("cannot open \(path): \(FileSystem.lastError())") }
         encoder = JSONRowEncoder(columns: schema.columns.map(\.name))
     }
 
@@ -54,7 +59,7 @@ final class JSONLinesWriter: SinkWriter {
                 let n = Foundation.write(fd, bytes.baseAddress! + offset, count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw ConnectorError("cannot write \(path): \(String(cString: strerror(errno)))")
+                    throw ConnectorError("cannot write \(path): \(FileSystem.lastError())")
                 }
                 offset += n
             }
@@ -64,7 +69,7 @@ final class JSONLinesWriter: SinkWriter {
 
     func flush() throws {
         try writeBuffer()
-        guard fsync(fd) == 0 else { throw ConnectorError("cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw ConnectorError("cannot sync \(path): \(FileSystem.lastError())") }
     }
 
     func close() throws {

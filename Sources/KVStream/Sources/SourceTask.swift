@@ -50,10 +50,8 @@ final class SourceTask<Element: Sendable>: RunnableTask {
     func run() async throws { try await body?() }
 
     private func loop() async throws {
-        defer {
-            for reader in readers { reader.close() }
-            environment.metrics.removeSource(instance: metricsInstance)
-        }
+        // The instance's last watermark stays in the metrics: the final progress line reports it.
+        defer { for reader in readers { reader.close() } }
         if readers.isEmpty { setIdle(true) }
         var batch = RecordBatch<Element>(reservingCapacity: BatchSize.default)
         var rejects: [RejectedRecord] = []

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The `kvstream` command line as SPEC section 1 describes it: exit codes (0 ok, 2 usage or configuration with a
+# one-line message naming the key or flag, 1 failure at run time), describe, gen determinism, progress, and a
+# clean stop on SIGTERM. Ends with `N passed, N failed`.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=${KVSTREAM_BIN:-$ROOT/.build/release/kvstream}
+[[ $BIN = /* ]] || BIN=$ROOT/$BIN
+T=$(mktemp -d "${TMPDIR:-/tmp}/kvstream-e2e-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+passed=0
+failed=0
+pass() { echo "ok   $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+# expect_exit CODE PATTERN DESCRIPTION -- COMMAND...: the exit code and, on failure, a last stderr line that is
+# the whole error (`kvstream: ...`, matching PATTERN) with no stack trace anywhere.
+expect_exit() {
+    local code=$1 pattern=$2 what=$3
+    shift 4
+    "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    local last
+    last=$(grep -v '^$' "$T/err" | tail -1)
+    if [[ $rc -ne $code ]]; then
+        fail "$what: exit $rc, expected $code: $(head -c 300 "$T/err")"
+    elif [[ $code -ne 0 && $last != kvstream:* ]]; then
+        fail "$what: the last stderr line is not the error: $last"
+    elif [[ $code -ne 0 ]] && grep -qiE 'stack|backtrace|fatal error|0x[0-9a-f]{8}' "$T/err"; then
+        fail "$what: stderr looks like a crash: $(head -c 300 "$T/err")"
+    elif [[ $code -ne 0 ]] && ! grep -qE -- "$pattern" <<<"$last"; then
+        fail "$what: the error does not match /$pattern/: $last"
+    elif [[ $code -eq 0 ]] && ! grep -qE -- "$pattern" "$T/err" "$T/out"; then
+        fail "$what: output does not match /$pattern/: $(head -c 300 "$T/err")"
+    else
+        pass "$what"
+    fi
+}
+
+expect_exit 0 'realtime-aggregations' "jobs lists the jobs" -- "$BIN" jobs
+expect_exit 2 "unknown job 'nope'" "unknown job is a usage error" -- "$BIN" run nope
+expect_exit 2 'bogus' "unknown flag is a usage error" -- "$BIN" run realtime-aggregations --bogus
+expect_exit 2 'job\.parallelism' "a bad value names its key" -- "$BIN" run realtime-aggregations --set job.parallelism=abc
+expect_exit 2 'sources\.payments\.count' "bounded generator without count names the key" -- \
+    "$BIN" run realtime-aggregations --bounded
+expect_exit 2 'missing\.toml' "a missing topology file is named" -- "$BIN" run realtime-aggregations --topology missing.toml
+expect_exit 2 'sources\.payments\.path' "a missing input file names its key" -- \
+    "$BIN" run realtime-aggregations --bounded --set sources.payments.type=file --set sources.payments.path=nowhere.jsonl
+expect_exit 2 'sinks\.postgres\.type' "an unknown sink type names its key" -- \
+    "$BIN" run realtime-aggregations --set sinks.postgres.type=carrier-pigeon
+expect_exit 0 '^digraph' "describe --dot prints Graphviz" -- "$BIN" describe realtime-aggregations --dot
+expect_exit 0 'physical graph' "describe prints both graphs" -- "$BIN" describe realtime-aggregations
+
+"$BIN" gen payments --count 5000 --seed 11 --out a.jsonl 2>/dev/null
+"$BIN" gen payments --count 5000 --seed 11 --out b.jsonl 2>/dev/null
+"$BIN" gen payments --count 5000 --seed 12 --out c.jsonl 2>/dev/null
+if cmp -s a.jsonl b.jsonl && ! cmp -s a.jsonl c.jsonl && [[ $(grep -c event_id a.jsonl) -ge 5000 ]]; then
+    pass "gen payments is deterministic for a seed"
+else
+    fail "gen payments is not deterministic for a seed"
+fi
+
+# A run-time failure: the sink cannot create its directory. Exit 1, one line.
+touch blocker
+expect_exit 1 'blocker' "a run-time failure exits 1 in one line naming the path" -- \
+    "$BIN" run realtime-aggregations --bounded --set sources.payments.type=file --set sources.payments.path=a.jsonl \
+    --set sinks.postgres.path=blocker/out --set sinks.lake.path=blocker/out
+
+# An unbounded run stopped by SIGTERM: exits 0, printed progress, and wrote the windows event time closed.
+"$BIN" run realtime-aggregations --set sources.payments.rate=20000 --set sinks.postgres.path=live \
+    --set sinks.lake.path=live >live.out 2>live.err &
+pid=$!
+sleep 4
+kill -TERM $pid
+wait $pid
+rc=$?
+if [[ $rc -eq 0 ]] && grep -q 'events/s' live.err && grep -q 'watermark' live.err \
+    && [[ $(cat live/sales_per_minute/part-*.jsonl | wc -l) -gt 0 ]]; then
+    pass "SIGTERM stops an unbounded run cleanly after progress and output"
+else
+    fail "SIGTERM stop: exit $rc, stderr: $(tail -c 400 live.err)"
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
