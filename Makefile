@@ -1,6 +1,7 @@
 # KVStream: `make demo` runs the main job on the embedded defaults, `make test` runs every test.
 # Both install what they need on a fresh Debian machine (apt packages, PyPI checkers) when it is missing.
 
+SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/kvstream
 APT_PACKAGES := librdkafka-dev librocksdb-dev libpq-dev liblz4-dev postgresql kcat pkg-config

@@ -3,7 +3,7 @@ import Testing
 @testable import KVStream
 
 /// A record for window tests: a key and a value.
-struct Item: Sendable, Hashable, StateValue {
+struct Item: Hashable, StateValue {
     var key: String
     var value: Int64
 

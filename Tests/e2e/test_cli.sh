@@ -48,7 +48,7 @@ expect_exit 2 'sources\.payments\.count' "bounded generator without count names 
 expect_exit 2 'missing\.toml' "a missing topology file is named" -- "$BIN" run realtime-aggregations --topology missing.toml
 expect_exit 2 'sources\.payments\.path' "a missing input file names its key" -- \
     "$BIN" run realtime-aggregations --bounded --set sources.payments.type=file --set sources.payments.path=nowhere.jsonl
-expect_exit 2 'sinks\.postgres\.type' "an unknown sink type names its key" -- \
+expect_exit 2 "operator 'sink:postgres/sales_per_minute'.*sinks\.postgres\.type" "an unknown sink type names job, operator, key" -- \
     "$BIN" run realtime-aggregations --set sinks.postgres.type=carrier-pigeon
 expect_exit 0 '^digraph' "describe --dot prints Graphviz" -- "$BIN" describe realtime-aggregations --dot
 expect_exit 0 'physical graph' "describe prints both graphs" -- "$BIN" describe realtime-aggregations
@@ -61,6 +61,10 @@ if cmp -s a.jsonl b.jsonl && ! cmp -s a.jsonl c.jsonl && [[ $(grep -c event_id a
 else
     fail "gen payments is not deterministic for a seed"
 fi
+
+printf '[job]\nparallelism = 1\n[sources.payments]\ntype = "file"\npath = "a.jsonl"\n[sinks.postgres]\ntype = "jsonl"\n' > nolake.toml
+expect_exit 2 "job 'realtime-aggregations', operator 'sink:lake/rejected'.*sinks\.lake" "an unbound sink names job and operator" -- \
+    "$BIN" run realtime-aggregations --bounded --topology nolake.toml
 
 # A run-time failure: the sink cannot create its directory. Exit 1, one line.
 touch blocker

@@ -44,14 +44,19 @@ public final class JobRunner: Sendable {
         var sinks: [Int: any SinkConnector] = [:]
         var byName: [String: any SinkConnector] = [:]
         for node in plan.graph.nodes {
-            switch node.kind {
-            case .source(let name):
-                sources[node.id] = try topology.sourceBinding(name, bounded: options.bounded)
-            case .sink(let name, _):
-                if byName[name] == nil { byName[name] = try connectors.sink(name, topology: topology) }
-                sinks[node.id] = byName[name]
-            case .operator:
-                break
+            do {
+                switch node.kind {
+                case .source(let name):
+                    sources[node.id] = try topology.sourceBinding(name, bounded: options.bounded)
+                case .sink(let name, _):
+                    if byName[name] == nil { byName[name] = try connectors.sink(name, topology: topology) }
+                    sinks[node.id] = byName[name]
+                case .operator:
+                    break
+                }
+            } catch let error as ConfigError {
+                // Still a configuration error (exit 2), now saying which job and operator need the binding.
+                throw ConfigError("job '\(plan.graph.jobName)', operator '\(node.name)': \(error.message)")
             }
         }
         self.sources = sources

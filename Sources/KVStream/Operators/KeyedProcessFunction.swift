@@ -15,7 +15,7 @@
 ///     }
 /// }
 /// ```
-public protocol KeyedProcessFunction<Key, Input, Output> {
+public protocol KeyedProcessFunction<Key, Input, Output>: SendableMetatype {
     associatedtype Key: StateKey
     associatedtype Input: Sendable
     associatedtype Output: Sendable
