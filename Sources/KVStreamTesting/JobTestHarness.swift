@@ -20,7 +20,16 @@ public enum JobTestHarness {
     ) async throws -> RowStore {
         var logger = Logger(label: "kvstream.test")
         logger.logLevel = logLevel
-        let topology = Topology(settings: try Settings.parse(toml: toml, origin: "test topology"), origin: "test")
+        var settings = try Settings.parse(toml: toml, origin: "test topology")
+        if settings.value(at: "checkpoint.dir") == nil {
+            // Checkpoints of harness runs go to a directory of their own, removed afterwards.
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kvstream-harness-\(UUID())").path
+            try settings.apply(override: "checkpoint.dir=\(directory)")
+        }
+        defer { if let dir = try? settings.string("checkpoint.dir"), dir.contains("kvstream-harness-") {
+            try? FileManager.default.removeItem(atPath: dir)
+        } }
+        let topology = Topology(settings: settings, origin: "test")
         let store = RowStore(keepRows: keepRows)
         var registry = ConnectorRegistry()
         registry.registerSink(type: "memory") { _, _, _ in CollectingSinkConnector(store: store, delay: sinkDelay) }
@@ -29,6 +38,7 @@ public enum JobTestHarness {
             maxParallelism: try topology.maxParallelism())
         var options = JobRunOptions()
         options.bounded = true
+        options.restore = .none
         options.channelCapacity = channelCapacity
         let runner = try JobRunner(
             plan: plan, topology: topology, connectors: registry, options: options,
@@ -125,6 +135,9 @@ public struct CollectingSinkConnector: SinkConnector {
     public func makeWriter(table: String, schema: TableSchema, subtask: Int, parallelism: Int) throws -> SinkWriter {
         CollectingWriter(store: store, table: table, delay: delay)
     }
+
+    public func recover(table: String, restoredCheckpoint: Int64) throws {}
+    public func location(table: String) -> String { "memory:\(ObjectIdentifier(store))/\(table)" }
 }
 
 final class CollectingWriter: SinkWriter {
@@ -146,7 +159,8 @@ final class CollectingWriter: SinkWriter {
         store.append(rows, table: table)
     }
 
-    func flush() throws {}
+    // Rows are visible at once: this sink is for tests of the dataflow, not of exactly-once delivery.
+    func prepareCommit(checkpointID: Int64) throws -> [CommitAction] { [] }
     func close() throws {}
 }
 

@@ -43,13 +43,30 @@ import Testing
         #expect(valve.watermark(95, input: 1).watermark == 90)
     }
 
-    @Test func endedInputsDoNotJumpToEndOfTimeWhileAnotherIsIdle() {
+    @Test func endingDoesNotAdvanceEventTime() {
+        // A stopped job ends its inputs without draining: windows must keep their state, not fire.
         var valve = WatermarkValve(inputs: 2)
-        _ = valve.watermark(40, input: 1)
-        _ = valve.setIdle(true, input: 1)
+        _ = valve.watermark(40, input: 0)
+        _ = valve.watermark(30, input: 1)
+        #expect(valve.combined == 30)
+        #expect(valve.end(input: 1).watermark == 40)  // the other input alone decides now
         #expect(valve.end(input: 0).watermark == nil)
-        #expect(valve.combined != Watermark.endOfTime)
-        #expect(valve.end(input: 1).watermark == Watermark.endOfTime)
         #expect(valve.allEnded)
+        #expect(valve.combined == 40)
+    }
+
+    @Test func drainedInputsReachTheEndOfTime() {
+        var valve = WatermarkValve(inputs: 2)
+        _ = valve.watermark(Watermark.endOfTime, input: 0)
+        _ = valve.end(input: 0)
+        #expect(valve.watermark(Watermark.endOfTime, input: 1).watermark == Watermark.endOfTime)
+    }
+
+    @Test func inputsKnownToBeEmptyNeverHoldBack() {
+        // Source instances without a split: their first word may come after the data of the others.
+        var valve = WatermarkValve(inputs: 4, ended: [1, 2, 3])
+        #expect(valve.watermark(100, input: 0).watermark == 100)
+        #expect(valve.setIdle(true, input: 2) == WatermarkValve.Change())
+        #expect(valve.end(input: 3) == WatermarkValve.Change())
     }
 }

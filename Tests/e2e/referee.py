@@ -14,6 +14,7 @@ Prints one line per check (`ok   ...` / `FAIL ...`, plus `info ...` lines that a
 import argparse
 import collections
 import glob
+import re
 import json
 import os
 import sys
@@ -451,15 +452,21 @@ KEYED = {"sales_per_minute", "merchant_activity"}
 def read_output_table(out_dir, table):
     """Returns (materialized table, line problems, notes, number of lines read).
 
-    Keyed tables: {key: values}, the last line per key in file order; problems include a key found in more
-    than one part file. Append-only tables: a Counter of normalized rows."""
+    The job commits one file per subtask and checkpoint, `part-<subtask>-<checkpoint>.jsonl` (`part-<n>.jsonl`
+    counts as checkpoint 0). Keyed tables: {key: values}, the last line per key with files taken in checkpoint
+    order, lines in file order; problems include a key found in two files of the same checkpoint (their order
+    would be undefined). Append-only tables: a Counter of normalized rows."""
     problems, notes = [], []
     tdir = os.path.join(out_dir, table)
     result = {} if table in KEYED else collections.Counter()
     if not os.path.isdir(tdir):
         notes.append(f"no directory {tdir}: read as an empty table")
         return result, problems, notes, 0
-    parts = sorted(glob.glob(os.path.join(tdir, "part-*.jsonl")))
+    def checkpoint_order(path):
+        m = re.fullmatch(r"part-(\d+)(?:-(\d+))?\.jsonl", os.path.basename(path))
+        return (int(m.group(2) or 0), int(m.group(1))) if m else (-1, 0)
+
+    parts = sorted(glob.glob(os.path.join(tdir, "part-*.jsonl")), key=checkpoint_order)
     others = sorted(set(os.listdir(tdir)) - {os.path.basename(p) for p in parts})
     if others:
         notes.append(f"ignored files in {tdir}: {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}")
@@ -468,6 +475,7 @@ def read_output_table(out_dir, table):
     normalize = NORMALIZERS[table]
     for part in parts:
         pname = os.path.basename(part)
+        checkpoint = checkpoint_order(part)[0]
         with open(part, "rb") as f:
             data = f.read()
         lines = data.split(b"\n")
@@ -483,8 +491,9 @@ def read_output_table(out_dir, table):
                 warnings = []
                 if table in KEYED:
                     key, values = normalize(row, warnings)
-                    if key_part.setdefault(key, pname) != pname:
-                        problems.append(f"{where}: key {key} also in {key_part[key]}")
+                    seen = key_part.setdefault((key, checkpoint), pname)
+                    if seen != pname:
+                        problems.append(f"{where}: key {key} also in {seen} of the same checkpoint")
                     result[key] = values
                 else:
                     result[normalize(row, warnings)] += 1

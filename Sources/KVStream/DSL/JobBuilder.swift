@@ -22,7 +22,8 @@ public final class JobBuilder {
     public func source<T: Sendable>(
         _ name: String, _ events: EventSource<T>, watermarks: WatermarkStrategy
     ) -> Stream<T> {
-        let declaration = SourceDeclaration(name: name, watermarks: watermarks, spawner: SourceSpawner(events))
+        let declaration = SourceDeclaration(
+            name: name, nodeName: "source:\(name)", watermarks: watermarks, spawner: SourceSpawner(events))
         let node = addNode(
             name: "source:\(name)", kind: .source(name: name),
             detail: "\(events.formatName), watermarks: out-of-orderness \(watermarks.maxOutOfOrderness)",

@@ -11,7 +11,8 @@ protocol AnyStreamType: Sendable {
     func makeSidePort(_ downstream: AnyObject) -> any SidePort
     func makeControlTee(main: AnyObject, sides: [any SidePort]) -> AnyObject
     /// Runs the loop of a task whose chain starts with a `Downstream` of this type.
-    func runTask(gate: any GateHandle, head: AnyObject, environment: TaskEnvironment) async throws
+    func runTask(gate: any GateHandle, head: AnyObject, emptyInputs: Set<Int>, environment: TaskEnvironment)
+        async throws
     /// A downstream that keeps what reaches it (test harnesses).
     func makeCollector() -> AnyObject
     var name: String { get }
@@ -45,9 +46,13 @@ final class StreamType<Element: Sendable>: AnyStreamType {
         ControlTee<Element>(main: downstream(main), sides: sides)
     }
 
-    func runTask(gate: any GateHandle, head: AnyObject, environment: TaskEnvironment) async throws {
-        try await TaskLoop<Element>(gate: gate as! InputGate<Element>, head: downstream(head), environment: environment)
-            .run()
+    func runTask(gate: any GateHandle, head: AnyObject, emptyInputs: Set<Int>, environment: TaskEnvironment)
+        async throws
+    {
+        try await TaskLoop<Element>(
+            gate: gate as! InputGate<Element>, head: downstream(head), emptyInputs: emptyInputs,
+            environment: environment
+        ).run()
     }
 
     func downstream(_ object: AnyObject) -> Downstream<Element> {

@@ -8,8 +8,17 @@ public struct JobRunOptions: Sendable {
     public var channelCapacity = 8
     /// How often tasks see processing time advance (timers, early firing, idleness).
     public var tickInterval: Duration = .milliseconds(100)
+    /// Which checkpoint to resume from.
+    public var restore: RestoreMode = .latest
 
     public init() {}
+}
+
+/// `--from-checkpoint`: the newest complete checkpoint, none, or a checkpoint directory.
+public enum RestoreMode: Sendable, Equatable {
+    case latest
+    case none
+    case path(String)
 }
 
 /// Starts a job's task instances from its physical plan and waits for them.
@@ -26,6 +35,7 @@ public final class JobRunner: Sendable {
     private let sinks: [Int: any SinkConnector]
     private let failures = FailureSlot()
     private let logger: Logger
+    public let storage: CheckpointStorage
 
     /// Resolves every source and sink binding up front, so that a configuration mistake stops the job before
     /// anything runs.
@@ -40,6 +50,8 @@ public final class JobRunner: Sendable {
         self.stop = stop
         self.logger = logger
         _ = try topology.stateBackend()
+        storage = CheckpointStorage(directory: try topology.checkpointDirectory(), job: plan.graph.jobName)
+        _ = try topology.checkpointInterval()
         var sources: [Int: SourceBinding] = [:]
         var sinks: [Int: any SinkConnector] = [:]
         var byName: [String: any SinkConnector] = [:]
@@ -61,15 +73,98 @@ public final class JobRunner: Sendable {
         }
         self.sources = sources
         self.sinks = sinks
+        // Two sink operators writing the same place would overwrite each other's files or rows.
+        var locations: [String: String] = [:]
+        for node in plan.graph.nodes {
+            guard case .sink(let name, let table) = node.kind, let connector = sinks[node.id] else { continue }
+            let location = connector.location(table: table)
+            if let other = locations[location] {
+                throw ConfigError(
+                    "job '\(plan.graph.jobName)': sinks '\(other)' and '\(node.name)' both write \(location); "
+                        + "give sinks.\(name) a path of its own")
+            }
+            locations[location] = node.name
+        }
     }
 
     /// What the source `node` reads, for describe output.
     public func sourceBinding(of node: Int) -> SourceBinding? { sources[node] }
     public func sinkConnector(of node: Int) -> (any SinkConnector)? { sinks[node] }
 
+    /// The checkpoint to resume from, with its snapshots: the newest valid one for `.latest`, skipping (with a
+    /// warning) any whose metadata or files are missing or corrupt.
+    func checkpointToRestore() throws -> (CheckpointMetadata, [(CheckpointMetadata.TaskFile, TaskSnapshot)])? {
+        switch options.restore {
+        case .none:
+            return nil
+        case .path(let path):
+            let (metadata, directory) = try CheckpointStorage.readMetadata(at: path)
+            try checkCompatible(metadata)
+            return (metadata, try storage.readSnapshots(metadata, in: directory))
+        case .latest:
+            for listing in storage.list() {
+                guard let metadata = listing.metadata else {
+                    if let problem = listing.problem, problem != "incomplete (no metadata)" {
+                        logger.warning("skipping checkpoint \(listing.id) of \(plan.graph.jobName): \(problem)")
+                    }
+                    continue
+                }
+                do {
+                    try checkCompatible(metadata)
+                    return (metadata, try storage.readSnapshots(metadata))
+                } catch let error as ConfigError {
+                    throw error
+                } catch {
+                    logger.warning("skipping checkpoint \(listing.id): \(error)")
+                }
+            }
+            return nil
+        }
+    }
+
+    private func checkCompatible(_ metadata: CheckpointMetadata) throws {
+        guard metadata.job == plan.graph.jobName else {
+            throw ConfigError("checkpoint \(metadata.checkpointID) belongs to job '\(metadata.job)', not '\(plan.graph.jobName)'")
+        }
+        guard metadata.maxParallelism == plan.maxParallelism else {
+            throw ConfigError(
+                "checkpoint \(metadata.checkpointID) has \(metadata.maxParallelism) key groups; job.max_parallelism is "
+                    + "\(plan.maxParallelism) and cannot change while restoring (use --from-checkpoint none to start over)")
+        }
+    }
+
     /// Runs the job until its sources end (bounded) or ``stop`` is requested, and throws the first failure.
     public func run() async throws {
         let graph = plan.graph
+        let restoredCheckpoint = try checkpointToRestore()
+        if let (metadata, _) = restoredCheckpoint {
+            // Its commits may not all have happened before the previous run stopped; they are idempotent.
+            try CheckpointCoordinator.commit(metadata)
+            logger.info("restoring \(graph.jobName) from checkpoint \(metadata.checkpointID)")
+        }
+        for node in graph.nodes {
+            if case .sink(_, let table) = node.kind {
+                try sinks[node.id]?.recover(table: table, restoredCheckpoint: restoredCheckpoint?.0.checkpointID ?? 0)
+            }
+        }
+        var instances: Set<TaskInstanceID> = []
+        var parallelismByTask: [String: Int] = [:]
+        for task in plan.tasks {
+            let name = graph.nodes[task.head].name
+            parallelismByTask[name] = task.parallelism
+            for subtask in 0..<task.parallelism { instances.insert(TaskInstanceID(task: name, subtask: subtask)) }
+        }
+        let coordinator = CheckpointCoordinator(
+            storage: storage, job: graph.jobName, maxParallelism: plan.maxParallelism, instances: instances,
+            parallelism: parallelismByTask, retained: try topology.checkpointsRetained(),
+            timeout: try topology.checkpointTimeout(), restoredID: restoredCheckpoint?.0.checkpointID, logger: logger,
+            metrics: metrics)
+        var triggers: [TaskInstanceKey: BarrierTrigger] = [:]
+        for task in plan.tasks where sources[task.head] != nil {
+            for subtask in 0..<task.parallelism {
+                triggers[TaskInstanceKey(head: task.head, subtask: subtask)] = await coordinator.makeTrigger()
+            }
+        }
         for node in graph.nodes {
             for (tag, _) in node.sidePorts where graph.consumers(of: node.id, port: tag).isEmpty {
                 logger.warning("side output '\(tag)' of '\(node.name)' is not consumed: its records are only counted")
@@ -83,9 +178,12 @@ public final class JobRunner: Sendable {
                 inputType.makeGate(inputs: plan.gateInputs[task.head], capacity: options.channelCapacity)
             }
         }
-        let wiring = Wiring(runner: self, gates: gates)
-        let instances = plan.tasks.reduce(0) { $0 + $1.parallelism }
-        let completion = JobCompletion(instances: instances)
+        let splitCounts = sources.mapValues(\.splitCount)
+        let empty = plan.emptyInstances(splitCounts: splitCounts)
+        let wiring = Wiring(
+            runner: self, gates: gates, emptyInstances: empty, coordinator: coordinator, triggers: triggers,
+            restored: restoredCheckpoint.map { RestoredCheckpoint(id: $0.0.checkpointID, snapshots: $0.1.map(\.1)) })
+        let completion = JobCompletion(instances: instances.count)
         for task in plan.tasks {
             for subtask in 0..<task.parallelism {
                 Task.detached {
@@ -106,14 +204,40 @@ public final class JobRunner: Sendable {
                 for gate in allGates { gate.tick() }
             }
         }
-        defer { ticker.cancel() }
+        let interval = try topology.checkpointInterval()
+        let checkpointer = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { return }
+                await coordinator.trigger()
+            }
+        }
+        defer {
+            ticker.cancel()
+            checkpointer.cancel()
+        }
         try await completion.wait()
+        checkpointer.cancel()
+        // Every instance finished: the final checkpoint (their final states) completes and commits the output.
+        try await coordinator.settle()
+        guard let last = await coordinator.lastCompleted, last.final else {
+            throw ConnectorError("the final checkpoint of \(graph.jobName) did not complete")
+        }
     }
 
-    fileprivate func environment(task: PhysicalPlan.Task, subtask: Int) -> TaskEnvironment {
-        TaskEnvironment(
-            jobName: plan.graph.jobName, taskName: plan.graph.nodes[task.head].name, subtask: subtask,
-            metrics: metrics, failures: failures, stop: stop)
+    fileprivate func environment(
+        task: PhysicalPlan.Task, subtask: Int, coordinator: CheckpointCoordinator, restored: RestoredState?
+    ) -> TaskEnvironment {
+        let name = plan.graph.nodes[task.head].name
+        let checkpointing = TaskCheckpointing(
+            coordinator: coordinator, instance: TaskInstanceID(task: name, subtask: subtask),
+            maxParallelism: plan.maxParallelism,
+            keyGroups: KeyGroup.range(operatorIndex: subtask, maxParallelism: plan.maxParallelism,
+                                      parallelism: task.parallelism),
+            restored: restored, backend: MemoryStateBackend(), progress: coordinator.progress)
+        return TaskEnvironment(
+            jobName: plan.graph.jobName, taskName: name, subtask: subtask, metrics: metrics, failures: failures,
+            stop: stop, checkpointing: checkpointing)
     }
 
     fileprivate var sourceBindings: [Int: SourceBinding] { sources }
@@ -121,16 +245,45 @@ public final class JobRunner: Sendable {
 }
 
 /// Builds the operator chains of task instances and connects them to the gates of their successors.
+/// A restored checkpoint's snapshots, read once and filtered per task instance.
+struct RestoredCheckpoint: Sendable {
+    let id: Int64
+    let snapshots: [TaskSnapshot]
+
+    /// The state of the operators `names` in key groups `keyGroups`, from every old instance.
+    func state(operators names: Set<String>, keyGroups: ClosedRange<Int>) -> RestoredState {
+        func owner(_ name: String) -> String {
+            name.range(of: OperatorContext.scopeSeparator).map { String(name[..<$0.lowerBound]) } ?? name
+        }
+        var keyed: [TaskSnapshot.KeyedEntry] = []
+        var operatorState: [TaskSnapshot.OperatorEntry] = []
+        for snapshot in snapshots {
+            keyed += snapshot.keyed.filter { keyGroups.contains($0.keyGroup) && names.contains(owner($0.name)) }
+            operatorState += snapshot.operatorState.filter { names.contains(owner($0.name)) }
+        }
+        return RestoredState(checkpointID: id, keyed: keyed, operatorState: operatorState)
+    }
+}
+
 private struct Wiring: Sendable {
     let runner: JobRunner
     let gates: [Int: [any GateHandle]]
+    let emptyInstances: Set<TaskInstanceKey>
+    let coordinator: CheckpointCoordinator
+    let triggers: [TaskInstanceKey: BarrierTrigger]
+    let restored: RestoredCheckpoint?
 
     var plan: PhysicalPlan { runner.plan }
     var graph: LogicalGraph { runner.plan.graph }
 
     func runInstance(_ task: PhysicalPlan.Task, subtask: Int) async throws {
-        let environment = runner.environment(task: task, subtask: subtask)
-        let backend = MemoryStateBackend()
+        let keyGroups = KeyGroup.range(operatorIndex: subtask, maxParallelism: plan.maxParallelism,
+                                       parallelism: task.parallelism)
+        let restoredState = restored?.state(
+            operators: Set(task.nodes.map { graph.nodes[$0].name }), keyGroups: keyGroups)
+        let environment = runner.environment(
+            task: task, subtask: subtask, coordinator: coordinator, restored: restoredState)
+        let backend = environment.checkpointing.backend
         let head = graph.nodes[task.head]
         if case .source(let declaration) = head.factory {
             let (main, ports) = try outputs(of: head, subtask: subtask, environment: environment, backend: backend)
@@ -141,14 +294,17 @@ private struct Wiring: Sendable {
             let source = try declaration.spawner.makeTask(
                 declaration: declaration, binding: binding, subtask: subtask, parallelism: task.parallelism,
                 bounded: runner.options.bounded, head: tee, rejected: ports[OutputTag<RejectedRecord>.rejected.id],
-                environment: environment)
+                trigger: triggers[TaskInstanceKey(head: head.id, subtask: subtask)], environment: environment)
             try await source.run()
         } else {
             guard let inputType = head.inputType, let gate = gates[head.id]?[subtask] else {
                 preconditionFailure("task head '\(head.name)' has no input gate")
             }
             let chain = try makeOperator(head, subtask: subtask, environment: environment, backend: backend)
-            try await inputType.runTask(gate: gate, head: chain, environment: environment)
+            let emptyInputs = Set(plan.gateInputs(head: head.id, subtask: subtask).filter {
+                emptyInstances.contains(TaskInstanceKey(head: $0.upstreamHead, subtask: $0.upstreamSubtask))
+            }.map(\.index))
+            try await inputType.runTask(gate: gate, head: chain, emptyInputs: emptyInputs, environment: environment)
         }
     }
 
@@ -163,7 +319,8 @@ private struct Wiring: Sendable {
         let context = OperatorContext(
             jobName: graph.jobName, operatorName: node.name, subtask: subtask,
             parallelism: plan.parallelism(of: node.id), maxParallelism: plan.maxParallelism, stateBackend: backend,
-            metrics: runner.metrics, failures: environment.failures, sideOutputs: SideOutputs(ports))
+            metrics: runner.metrics, failures: environment.failures, sideOutputs: SideOutputs(ports),
+            checkpointing: environment.checkpointing)
         switch node.factory {
         case .operator(let make):
             guard let output else { preconditionFailure("operator '\(node.name)' has no output") }

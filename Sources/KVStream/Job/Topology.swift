@@ -43,6 +43,26 @@ public struct Topology: Sendable {
         return value
     }
 
+    /// `checkpoint.dir`: where checkpoints go (`<dir>/<job>/chk-<id>`).
+    public func checkpointDirectory() throws(ConfigError) -> String {
+        try settings.string("checkpoint.dir") ?? "state/checkpoints"
+    }
+
+    /// `checkpoint.interval`: how often a checkpoint is triggered.
+    public func checkpointInterval() throws(ConfigError) -> Duration {
+        let interval = try settings.duration("checkpoint.interval") ?? .seconds(10)
+        guard interval >= .milliseconds(10) else { throw settings.error(at: "checkpoint.interval", "must be at least 10ms") }
+        return interval
+    }
+
+    /// `checkpoint.retained`: complete checkpoints kept.
+    public func checkpointsRetained() throws(ConfigError) -> Int { try positive("checkpoint.retained", default: 3) }
+
+    /// `checkpoint.timeout`: a checkpoint not complete after this long is abandoned.
+    public func checkpointTimeout() throws(ConfigError) -> Duration {
+        try settings.duration("checkpoint.timeout") ?? .seconds(600)
+    }
+
     /// `state.backend`: where keyed state lives.
     public func stateBackend() throws(ConfigError) -> String {
         let backend = try settings.string("state.backend") ?? "memory"

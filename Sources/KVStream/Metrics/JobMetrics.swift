@@ -15,6 +15,9 @@ public final class JobMetrics: Sendable {
     public let recordsOut = Atomic<Int>(0)
     /// Batches that had to wait for a full downstream queue.
     public let backpressureWaits = Atomic<Int>(0)
+    /// Checkpoints completed since the job started.
+    public let checkpointsCompleted = Atomic<Int>(0)
+    private let lastCheckpoint: Mutex<(id: Int64, bytes: Int, durationMillis: Int64, at: Int64)?> = Mutex(nil)
     private let watermarks: Mutex<[String: Int64]> = Mutex([:])
     private let sourceMaxTimestamps: Mutex<[String: Int64]> = Mutex([:])
 
@@ -24,6 +27,16 @@ public final class JobMetrics: Sendable {
     public func setSourceWatermark(_ watermark: Int64, maxTimestamp: Int64, instance: String) {
         watermarks.withLock { $0[instance] = watermark }
         sourceMaxTimestamps.withLock { $0[instance] = maxTimestamp }
+    }
+
+    func recordCheckpoint(id: Int64, bytes: Int, durationMillis: Int64) {
+        checkpointsCompleted.add(1, ordering: .relaxed)
+        lastCheckpoint.withLock { $0 = (id, bytes, durationMillis, Clock.nowMillis()) }
+    }
+
+    /// The newest completed checkpoint: id, size, duration and when it completed.
+    public var latestCheckpoint: (id: Int64, bytes: Int, durationMillis: Int64, at: Int64)? {
+        lastCheckpoint.withLock { $0 }
     }
 
     /// The smallest watermark over the source instances that report one, or nil.

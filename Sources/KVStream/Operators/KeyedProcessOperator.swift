@@ -1,5 +1,5 @@
 /// Runs a ``KeyedProcessFunction`` for each record and fires its timers.
-final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.Input, F.Output> {
+final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.Input, F.Output>, CheckpointParticipant {
     private var function: F
     private let keySelector: @Sendable (F.Input) -> F.Key
     private let context: KeyedContext<F.Key>
@@ -19,6 +19,39 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
         super.init(output: output)
         self.function.open(context)
         handler = { [unowned self] batch in self.process(batch) }
+        operatorContext.registerForCheckpoints(self)
+        restoreTimers()
+    }
+
+    private var eventTimersName: String { operatorContext.stateName("timers/event") }
+    private var processingTimersName: String { operatorContext.stateName("timers/processing") }
+
+    private func restoreTimers() {
+        if let watermark = operatorContext.restoredWatermark() { context.currentWatermark = watermark }
+        guard let restored = operatorContext.restored else { return }
+        do {
+            for (key, time, _) in try restored.keyedEntries(
+                eventTimersName, key: F.Key.self, namespace: Int64.self, value: Bool.self)
+            {
+                context.eventTimers.register(time, key: key)
+            }
+            for (key, time, _) in try restored.keyedEntries(
+                processingTimersName, key: F.Key.self, namespace: Int64.self, value: Bool.self)
+            {
+                context.processingTimers.register(time, key: key)
+            }
+        } catch {
+            operatorContext.fail(ConnectorError("restoring timers of '\(operatorContext.operatorName)': \(error)"))
+        }
+    }
+
+    /// Timers are keyed state: each goes to the key group of its key, so they follow their keys on rescale.
+    func snapshotState(into builder: SnapshotBuilder) {
+        operatorContext.snapshotWatermark(context.currentWatermark, into: builder)
+        context.eventTimers.forEach { time, key in builder.addKeyed(eventTimersName, key: key, namespace: time, value: true) }
+        context.processingTimers.forEach { time, key in
+            builder.addKeyed(processingTimersName, key: key, namespace: time, value: true)
+        }
     }
 
     override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }

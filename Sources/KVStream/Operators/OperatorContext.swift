@@ -12,11 +12,14 @@ public final class OperatorContext {
     public let metrics: JobMetrics
     let failures: FailureSlot
     let sideOutputs: SideOutputs
+    let checkpointing: TaskCheckpointing
 
     init(
         jobName: String, operatorName: String, subtask: Int, parallelism: Int, maxParallelism: Int,
-        stateBackend: KeyedStateBackend, metrics: JobMetrics, failures: FailureSlot, sideOutputs: SideOutputs
+        stateBackend: KeyedStateBackend, metrics: JobMetrics, failures: FailureSlot, sideOutputs: SideOutputs,
+        checkpointing: TaskCheckpointing
     ) {
+        self.checkpointing = checkpointing
         self.jobName = jobName
         self.operatorName = operatorName
         self.subtask = subtask
@@ -37,7 +40,30 @@ public final class OperatorContext {
     public func fail(_ error: any Error) { failures.record(error, operatorName: operatorName, subtask: subtask) }
 
     /// State names are scoped by operator so that two operators of one task never share a table by accident.
-    func stateName(_ name: String) -> String { "\(operatorName)/\(name)" }
+    func stateName(_ name: String) -> String { "\(operatorName)\(Self.scopeSeparator)\(name)" }
+
+    static let scopeSeparator = "::"
+
+    /// State restored from a checkpoint for this task instance, if the job was restored.
+    var restored: RestoredState? { checkpointing.restored }
+
+    /// Includes `participant`'s state in this task's checkpoints.
+    func registerForCheckpoints(_ participant: any CheckpointParticipant) { checkpointing.register(participant) }
+
+    /// The operator's watermark when the checkpoint being restored was taken: this instance's own value when the
+    /// parallelism is unchanged, otherwise the smallest of the previous instances' (conservative: nothing that
+    /// was on time becomes late).
+    func restoredWatermark() -> Int64? {
+        guard let values = try? restored?.operatorValues(stateName("watermark"), as: SubtaskValue.self),
+              !values.isEmpty else { return nil }
+        if let own = values.first(where: { $0.subtask == subtask && $0.parallelism == parallelism }) { return own.value }
+        return values.map(\.value).min()
+    }
+
+    func snapshotWatermark(_ watermark: Int64, into builder: SnapshotBuilder) {
+        builder.addOperatorState(
+            stateName("watermark"), SubtaskValue(subtask: subtask, parallelism: parallelism, value: watermark))
+    }
 
     func flushSideOutputs() { sideOutputs.flushAll() }
 }
@@ -65,4 +91,29 @@ public struct JobFailure: Error, @unchecked Sendable, CustomStringConvertible {
     public let error: any Error
 
     public var description: String { "operator '\(operatorName)' (instance \(subtask)) failed: \(error)" }
+}
+
+/// A value of operator state tagged with the instance that wrote it.
+struct SubtaskValue: BinaryCodable, Sendable {
+    var subtask: Int
+    var parallelism: Int
+    var value: Int64
+
+    init(subtask: Int, parallelism: Int, value: Int64) {
+        self.subtask = subtask
+        self.parallelism = parallelism
+        self.value = value
+    }
+
+    func encode(to writer: inout BinaryWriter) {
+        subtask.encode(to: &writer)
+        parallelism.encode(to: &writer)
+        value.encode(to: &writer)
+    }
+
+    init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
+        subtask = try Int(from: &reader)
+        parallelism = try Int(from: &reader)
+        value = try Int64(from: &reader)
+    }
 }

@@ -2,7 +2,7 @@
 /// record bridges them. Sessions fire when the watermark passes their end and are dropped after the allowed
 /// lateness, as in ``WindowOperator``.
 final class SessionWindowOperator<K: StateKey, F: AggregateFunction, Output: Sendable>:
-    OneInputOperator<F.Input, Output>
+    OneInputOperator<F.Input, Output>, CheckpointParticipant
 where F.Input: Sendable, F.Accumulator: StateValue {
     typealias Emit = @Sendable (K, TimeWindow, F.Output, inout Collector<Output>) -> Void
 
@@ -36,6 +36,15 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         lateOutput = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<F.Input>>($0)) }
         super.init(output: output)
         handler = { [unowned self] batch in self.process(batch) }
+        context.registerForCheckpoints(self)
+        if let restored = context.restoredWatermark() { watermark = restored }
+        // Timers follow from the restored sessions: each fires at its end and is dropped after the lateness.
+        table.forEach { key, _, list in
+            for session in list.sessions {
+                timers.register(session.window.maxTimestamp, key: key)
+                timers.register(session.window.maxTimestamp + lateness, key: key)
+            }
+        }
     }
 
     override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
@@ -115,6 +124,8 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         emit()
         output.endOfInput()
     }
+
+    func snapshotState(into builder: SnapshotBuilder) { context.snapshotWatermark(watermark, into: builder) }
 
     private func emit() {
         context.flushSideOutputs()

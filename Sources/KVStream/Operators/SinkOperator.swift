@@ -1,12 +1,20 @@
-/// The end of a stream: hands rows to a ``SinkWriter``.
-final class SinkOperator<Row: SinkRow>: Downstream<Row> {
+/// The end of a stream: hands rows to a ``SinkWriter`` and stages them at each checkpoint barrier.
+///
+/// Staged commits stay in this operator's snapshots until a checkpoint containing them completed, so a commit
+/// of an abandoned checkpoint is carried by the next one.
+final class SinkOperator<Row: SinkRow>: Downstream<Row>, CheckpointParticipant {
     private let writer: SinkWriter
     private let context: OperatorContext
     private var failed = false
+    private var staged: [(checkpoint: Int64, action: CommitAction)] = []
+    private var lastBarrier: Int64
 
     init(writer: SinkWriter, context: OperatorContext) {
         self.writer = writer
         self.context = context
+        lastBarrier = context.restored?.checkpointID ?? 0
+        super.init()
+        context.registerForCheckpoints(self)
     }
 
     override func push(_ batch: RecordBatch<Row>) {
@@ -20,13 +28,31 @@ final class SinkOperator<Row: SinkRow>: Downstream<Row> {
     }
 
     override func barrier(_ barrier: CheckpointBarrier) {
-        guard !failed else { return }
-        do { try writer.flush() } catch { fail(error) }
+        lastBarrier = barrier.id
+        stage(as: barrier.id)
     }
 
     override func endOfInput() {
+        // The rest of the output belongs to whichever checkpoint completes next; it is named after the barrier
+        // that would have come next, which no other file of this instance can use.
+        stage(as: lastBarrier + 1)
         guard !failed else { return }
         do { try writer.close() } catch { fail(error) }
+    }
+
+    private func stage(as checkpoint: Int64) {
+        guard !failed else { return }
+        do {
+            for action in try writer.prepareCommit(checkpointID: checkpoint) { staged.append((checkpoint, action)) }
+        } catch {
+            fail(error)
+        }
+    }
+
+    func snapshotState(into builder: SnapshotBuilder) {
+        let completed = context.checkpointing.lastCompletedCheckpoint
+        staged.removeAll { $0.checkpoint <= completed }
+        for (_, action) in staged { builder.addCommit(action) }
     }
 
     private func fail(_ error: any Error) {

@@ -7,7 +7,7 @@
 /// at once. A record for which every window is past the allowed lateness is late: counted, and sent to the late
 /// side output when the job asked for one.
 final class WindowOperator<K: StateKey, A: WindowAssigner, F: AggregateFunction, Output: Sendable>:
-    OneInputOperator<F.Input, Output>
+    OneInputOperator<F.Input, Output>, CheckpointParticipant
 where F.Input: Sendable, F.Accumulator: StateValue {
     typealias Emit = @Sendable (K, TimeWindow, F.Output, inout Collector<Output>) -> Void
 
@@ -49,6 +49,12 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         lateOutput = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<F.Input>>($0)) }
         super.init(output: output)
         handler = { [unowned self] batch in self.process(batch) }
+        context.registerForCheckpoints(self)
+        if let restored = context.restoredWatermark() { watermark = restored }
+        // Restored windows: those at or before the watermark have fired already (their state outlives the firing
+        // only for the allowed lateness).
+        for window in table.windows { register(window) }
+        fired = Set(windows.filter { $0.maxTimestamp <= watermark })
     }
 
     override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
@@ -176,6 +182,9 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         emit()
         output.endOfInput()
     }
+
+    // The accumulators are in the backend's table; the operator adds its watermark, which decides lateness.
+    func snapshotState(into builder: SnapshotBuilder) { context.snapshotWatermark(watermark, into: builder) }
 
     private func emit() {
         context.flushSideOutputs()

@@ -21,8 +21,13 @@ final class TaskEnvironment {
     let stop: StopSignal
     /// The network outputs of the chain, flushed after every input event.
     var outputs: [any Flushable] = []
+    let checkpointing: TaskCheckpointing
 
-    init(jobName: String, taskName: String, subtask: Int, metrics: JobMetrics, failures: FailureSlot, stop: StopSignal) {
+    init(
+        jobName: String, taskName: String, subtask: Int, metrics: JobMetrics, failures: FailureSlot, stop: StopSignal,
+        checkpointing: TaskCheckpointing
+    ) {
+        self.checkpointing = checkpointing
         self.jobName = jobName
         self.taskName = taskName
         self.subtask = subtask

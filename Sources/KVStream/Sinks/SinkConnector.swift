@@ -1,11 +1,14 @@
 import Foundation
 
-/// Writes rows of one table for one task instance. Sinks are driven by their task: rows as they come, and
-/// ``flush()`` at checkpoints and at the end.
+/// Writes rows of one table for one task instance, in two phases: rows as they come, then at each checkpoint
+/// barrier everything written since the previous one is *staged*; the coordinator commits the staged actions
+/// once the checkpoint is complete, so readers only ever see rows of complete checkpoints.
 public protocol SinkWriter: AnyObject {
     func write<R: SinkRow>(_ rows: [R]) throws
-    /// Makes what was written durable (at checkpoints and at the end of the job).
-    func flush() throws
+    /// Stages what was written since the last call as part of checkpoint `checkpointID`; returns the actions
+    /// that make it visible. They must be idempotent: a restart replays those of the checkpoint it restores.
+    func prepareCommit(checkpointID: Int64) throws -> [CommitAction]
+    /// Releases resources; what was written but not staged is discarded (a restart writes it again).
     func close() throws
 }
 
@@ -16,6 +19,12 @@ public protocol SinkConnector: Sendable {
     /// A one-line description for `kvstream describe` (never secrets).
     var summary: String { get }
     func makeWriter(table: String, schema: TableSchema, subtask: Int, parallelism: Int) throws -> SinkWriter
+    /// Before a (re)start, after the restored checkpoint's commits were replayed: removes what earlier runs
+    /// wrote or staged that the restored checkpoint does not cover: everything staged, and what checkpoints after
+    /// `restoredCheckpoint` committed (0: none is restored, the job starts over).
+    func recover(table: String, restoredCheckpoint: Int64) throws
+    /// Where rows of `table` end up, so that two sinks writing the same place can be refused at job start.
+    func location(table: String) -> String
 }
 
 /// Errors of sinks and sources, one line each.

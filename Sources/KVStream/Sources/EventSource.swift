@@ -9,6 +9,21 @@ public protocol RecordGenerator<Element> {
     associatedtype Element: Sendable
     /// Appends the next `count` records with their event timestamps.
     mutating func generate(into batch: inout RecordBatch<Element>, count: Int)
+    /// Skips the next `count` records (to resume from a checkpoint); override when it can jump.
+    mutating func skip(_ count: Int)
+}
+
+extension RecordGenerator {
+    public mutating func skip(_ count: Int) {
+        var scratch = RecordBatch<Element>(reservingCapacity: min(count, BatchSize.default))
+        var left = count
+        while left > 0 {
+            let n = min(left, BatchSize.default)
+            scratch.removeAll()
+            generate(into: &scratch, count: n)
+            left -= n
+        }
+    }
 }
 
 /// What a job reads from a named source: how bytes become records, and how to make test records.
@@ -50,7 +65,9 @@ public struct EventSource<Element: Sendable>: Sendable {
         // specialized instead of running through an existential's generic witness.
         self.makeGenerator = { options in
             let box = GeneratorBox(try makeGenerator(options))
-            return GeneratorFunction { batch, count in box.generator.generate(into: &batch, count: count) }
+            return GeneratorFunction(
+                generate: { batch, count in box.generator.generate(into: &batch, count: count) },
+                skip: { count in box.generator.skip(count) })
         }
     }
 }
@@ -58,7 +75,12 @@ public struct EventSource<Element: Sendable>: Sendable {
 /// One split's generator, as the source reader calls it.
 final class GeneratorFunction<Element: Sendable> {
     let generate: (inout RecordBatch<Element>, Int) -> Void
-    init(_ generate: @escaping (inout RecordBatch<Element>, Int) -> Void) { self.generate = generate }
+    let skip: (Int) -> Void
+
+    init(generate: @escaping (inout RecordBatch<Element>, Int) -> Void, skip: @escaping (Int) -> Void) {
+        self.generate = generate
+        self.skip = skip
+    }
 }
 
 final class GeneratorBox<G: RecordGenerator> {

@@ -33,8 +33,18 @@ final class FileSplitReader<Element: Sendable>: SplitReader {
         }
     }
 
-    /// Lines read so far (the position of the next record, for checkpoints and dead-letter positions).
-    var position: Int { lineNumber }
+    var position: SplitPosition {
+        SplitPosition(offset: fileOffset - Int64(buffer.pendingBytes), records: Int64(lineNumber))
+    }
+
+    func seek(to position: SplitPosition) throws {
+        if let endOffset, position.offset > endOffset {
+            throw ConnectorError("source '\(sourceName)': \(path) is shorter than when it was checkpointed")
+        }
+        buffer.reset()
+        fileOffset = position.offset
+        lineNumber = Int(position.records)
+    }
 
     func poll(into batch: inout RecordBatch<Element>, rejects: inout [RejectedRecord], max: Int) throws -> PollStatus {
         var produced = 0

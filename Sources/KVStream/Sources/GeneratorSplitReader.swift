@@ -5,7 +5,7 @@ final class GeneratorSplitReader<Element: Sendable>: SplitReader {
     private let limit: Int?
     private let rate: Double?
     private var produced = 0
-    private let startNanos = Clock.monotonicNanos()
+    private var startNanos = Clock.monotonicNanos()
 
     /// - Parameters:
     ///   - limit: records to produce before the split ends; nil for an endless split.
@@ -32,6 +32,17 @@ final class GeneratorSplitReader<Element: Sendable>: SplitReader {
         generator.generate(&batch, count)
         produced += count
         return .more
+    }
+
+    var position: SplitPosition { SplitPosition(offset: 0, records: Int64(produced)) }
+
+    func seek(to position: SplitPosition) throws {
+        let target = Int(position.records)
+        guard target >= produced else { throw ConnectorError("\(splitID): cannot seek backwards") }
+        generator.skip(target - produced)
+        produced = target
+        // The rate counts from the resume: records before it were produced by an earlier run.
+        startNanos = Clock.monotonicNanos() - UInt64(Double(produced) / max(rate ?? .infinity, 1) * 1e9)
     }
 
     func close() {}

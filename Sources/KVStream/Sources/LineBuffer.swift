@@ -17,6 +17,15 @@ struct LineBuffer: ~Copyable {
 
     var isEmpty: Bool { start == end }
 
+    /// Bytes read from the file but not yet handed out as lines.
+    var pendingBytes: Int { end - start }
+
+    /// Forgets everything buffered (before reading from another offset).
+    mutating func reset() {
+        start = 0
+        end = 0
+    }
+
     /// The next complete line, without its newline; nil when the buffer holds no newline.
     mutating func nextLine() -> UnsafeRawBufferPointer? {
         guard start < end, let newline = memchr(storage + start, 0x0a, end - start) else { return nil }

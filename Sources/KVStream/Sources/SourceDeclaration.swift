@@ -3,6 +3,8 @@ import Foundation
 /// A source as the job declared it: its name in the topology, its watermarks, and how to make its readers.
 struct SourceDeclaration: Sendable {
     let name: String
+    /// The source's node name in the graph (`source:NAME`), which scopes its state in checkpoints.
+    let nodeName: String
     let watermarks: WatermarkStrategy
     let spawner: any SourceSpawning
 }
@@ -36,7 +38,7 @@ public enum SourceBinding: Sendable {
 protocol SourceSpawning: Sendable {
     func makeTask(
         declaration: SourceDeclaration, binding: SourceBinding, subtask: Int, parallelism: Int, bounded: Bool,
-        head: AnyObject, rejected: (any SidePort)?, environment: TaskEnvironment
+        head: AnyObject, rejected: (any SidePort)?, trigger: BarrierTrigger?, environment: TaskEnvironment
     ) throws -> any RunnableTask
 }
 
@@ -47,7 +49,7 @@ protocol RunnableTask {
 
 struct SourceSpawner<Element: Sendable>: SourceSpawning {
     typealias Make = @Sendable (
-        SourceDeclaration, SourceBinding, Int, Int, Bool, AnyObject, (any SidePort)?, TaskEnvironment
+        SourceDeclaration, SourceBinding, Int, Int, Bool, AnyObject, (any SidePort)?, BarrierTrigger?, TaskEnvironment
     ) throws -> any RunnableTask
 
     let events: EventSource<Element>
@@ -57,23 +59,25 @@ struct SourceSpawner<Element: Sendable>: SourceSpawning {
 
     init(_ events: EventSource<Element>) {
         self.events = events
-        make = { declaration, binding, subtask, parallelism, bounded, head, rejected, environment in
+        make = { declaration, binding, subtask, parallelism, bounded, head, rejected, trigger, environment in
             try Self.build(
                 events: events, declaration: declaration, binding: binding, subtask: subtask,
-                parallelism: parallelism, bounded: bounded, head: head, rejected: rejected, environment: environment)
+                parallelism: parallelism, bounded: bounded, head: head, rejected: rejected, trigger: trigger,
+                environment: environment)
         }
     }
 
     func makeTask(
         declaration: SourceDeclaration, binding: SourceBinding, subtask: Int, parallelism: Int, bounded: Bool,
-        head: AnyObject, rejected: (any SidePort)?, environment: TaskEnvironment
+        head: AnyObject, rejected: (any SidePort)?, trigger: BarrierTrigger?, environment: TaskEnvironment
     ) throws -> any RunnableTask {
-        try make(declaration, binding, subtask, parallelism, bounded, head, rejected, environment)
+        try make(declaration, binding, subtask, parallelism, bounded, head, rejected, trigger, environment)
     }
 
     private static func build(
         events: EventSource<Element>, declaration: SourceDeclaration, binding: SourceBinding, subtask: Int,
-        parallelism: Int, bounded: Bool, head: AnyObject, rejected: (any SidePort)?, environment: TaskEnvironment
+        parallelism: Int, bounded: Bool, head: AnyObject, rejected: (any SidePort)?, trigger: BarrierTrigger?,
+        environment: TaskEnvironment
     ) throws -> any RunnableTask {
         // Splits are dealt round robin: split i belongs to instance i % parallelism.
         let mine = (0..<binding.splitCount).filter { $0 % parallelism == subtask }
@@ -98,8 +102,8 @@ struct SourceSpawner<Element: Sendable>: SourceSpawning {
         guard let typedHead = head as? Downstream<Element> else {
             preconditionFailure("source '\(declaration.name)' wired to a \(type(of: head))")
         }
-        return SourceTask(
-            name: declaration.name, readers: readers, strategy: declaration.watermarks, bounded: bounded, head: typedHead,
-            rejected: rejected, environment: environment)
+        return try SourceTask(
+            name: declaration.name, nodeName: declaration.nodeName, readers: readers, strategy: declaration.watermarks,
+            bounded: bounded, head: typedHead, rejected: rejected, trigger: trigger, environment: environment)
     }
 }

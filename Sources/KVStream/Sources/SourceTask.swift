@@ -4,7 +4,7 @@
 /// A split that yields nothing for the strategy's idle timeout stops holding the watermark back; when every split
 /// is idle the instance tells downstream it is idle. When all splits ended the watermark jumps to the end of
 /// time, firing every window and timer downstream, and the stream ends.
-final class SourceTask<Element: Sendable>: RunnableTask {
+final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
     /// The loop, formed in `init` (called with the concrete element type) so that it is specialized.
     private var body: (() async throws -> Void)?
 
@@ -27,13 +27,19 @@ final class SourceTask<Element: Sendable>: RunnableTask {
     private var isIdle = false
     private let metricsInstance: String
     private let bounded: Bool
+    private let trigger: BarrierTrigger?
+    private var injected: Int64 = 0
+    private let stateName: String
 
     init(
-        name: String, readers: [any SplitReader<Element>], strategy: WatermarkStrategy, bounded: Bool,
-        head: Downstream<Element>, rejected: (any SidePort)?, environment: TaskEnvironment
-    ) {
+        name: String, nodeName: String, readers: [any SplitReader<Element>], strategy: WatermarkStrategy,
+        bounded: Bool, head: Downstream<Element>, rejected: (any SidePort)?, trigger: BarrierTrigger?,
+        environment: TaskEnvironment
+    ) throws {
         self.name = name
         self.bounded = bounded
+        self.trigger = trigger
+        stateName = nodeName + OperatorContext.scopeSeparator + "splits"
         self.readers = readers
         let now = Clock.monotonicNanos()
         splits = readers.map { _ in SplitState(generator: BoundedOutOfOrdernessGenerator(strategy: strategy),
@@ -45,6 +51,44 @@ final class SourceTask<Element: Sendable>: RunnableTask {
         idleTimeoutNanos = strategy.idleTimeout.map { UInt64(max(0, $0.milliseconds)) * 1_000_000 }
         metricsInstance = "\(name)#\(environment.subtask)"
         body = { [unowned self] in try await self.loop() }
+        environment.checkpointing.register(self)
+        try restorePositions()
+    }
+
+    /// Resumes each split where the restored checkpoint left it; splits the checkpoint does not know start
+    /// from the beginning.
+    private func restorePositions() throws {
+        guard let restored = environment.checkpointing.restored else { return }
+        let saved = try restored.operatorValues(stateName, as: [SplitSnapshot].self).flatMap { $0 }
+        let byID = Dictionary(saved.map { ($0.splitID, $0) }, uniquingKeysWith: { a, _ in a })
+        for (i, reader) in readers.enumerated() {
+            guard let split = byID[reader.splitID] else { continue }
+            try reader.seek(to: split.position)
+            splits[i].generator.maxTimestamp = split.maxTimestamp
+            splits[i].ended = split.ended
+        }
+        if let restored = try restored.operatorValues(stateName + ".watermark", as: Int64.self).min() {
+            emittedWatermark = max(emittedWatermark, min(restored, currentWatermark()))
+        }
+    }
+
+    func snapshotState(into builder: SnapshotBuilder) {
+        let saved = readers.indices.map { i in
+            SplitSnapshot(splitID: readers[i].splitID, position: readers[i].position,
+                          maxTimestamp: splits[i].generator.maxTimestamp, ended: splits[i].ended)
+        }
+        builder.addOperatorState(stateName, saved)
+        builder.addOperatorState(stateName + ".watermark", emittedWatermark)
+    }
+
+    /// Puts a requested checkpoint barrier into the stream, between two batches.
+    private func injectBarrierIfRequested() async throws {
+        guard let barrier = trigger?.pending(after: injected) else { return }
+        injected = barrier.id
+        head.barrier(barrier)
+        await environment.flushOutputs()
+        try environment.checkFailure()
+        try await environment.checkpointing.acknowledge(barrier)
     }
 
     func run() async throws { try await body?() }
@@ -57,6 +101,7 @@ final class SourceTask<Element: Sendable>: RunnableTask {
         var rejects: [RejectedRecord] = []
         var lastTick = Clock.monotonicNanos()
         while !environment.stop.isRequested {
+            try await injectBarrierIfRequested()
             var progressed = false
             for i in readers.indices where !splits[i].ended {
                 batch.removeAll()
@@ -82,9 +127,7 @@ final class SourceTask<Element: Sendable>: RunnableTask {
             // An instance without splits has nothing to wait for in a bounded run.
             if splits.allSatisfy(\.ended) && (bounded || !splits.isEmpty) {
                 advanceWatermark(to: Watermark.endOfTime)
-                head.endOfInput()
-                await environment.flushOutputs()
-                try environment.checkFailure()
+                try await finish()
                 return
             }
             advanceWatermark(to: currentWatermark())
@@ -98,10 +141,16 @@ final class SourceTask<Element: Sendable>: RunnableTask {
             try environment.checkFailure()
             if !progressed { try? await Task.sleep(for: .milliseconds(5)) }
         }
-        // Stopped: end the stream without advancing event time, so windows keep their state.
+        // Stopped: end the stream without advancing event time, so windows keep their state for the restart.
+        try await finish()
+    }
+
+    /// Ends the stream and reports the final state: positions now, so a restart resumes right here.
+    private func finish() async throws {
         head.endOfInput()
         await environment.flushOutputs()
         try environment.checkFailure()
+        try await environment.checkpointing.finished()
     }
 
     /// Pushes a split's batch, cut right after each record that advances this instance's watermark, with the

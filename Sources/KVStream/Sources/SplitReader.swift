@@ -15,5 +15,9 @@ protocol SplitReader<Element>: AnyObject {
     var splitID: String { get }
     /// Appends up to `max` records to `batch` and rejected ones to `rejects`.
     func poll(into batch: inout RecordBatch<Element>, rejects: inout [RejectedRecord], max: Int) throws -> PollStatus
+    /// Just after the last record handed out.
+    var position: SplitPosition { get }
+    /// Continues from a position a checkpoint recorded.
+    func seek(to position: SplitPosition) throws
     func close()
 }

@@ -96,6 +96,15 @@ public struct BinaryReader {
         }
     }
 
+    /// The next `count` bytes, copied out.
+    public mutating func readBytes(_ count: Int) throws(BinaryDecodingError) -> [UInt8] {
+        guard count >= 0, offset + count <= bytes.count else {
+            throw BinaryDecodingError("\(count) bytes run past the end at byte \(offset)")
+        }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+
     public mutating func readString() throws(BinaryDecodingError) -> String {
         let count = Int(try readVarint())
         guard count >= 0, offset + count <= bytes.count else {

@@ -93,6 +93,9 @@ private final class HarnessChain {
     let metrics: JobMetrics
     let failures: FailureSlot
     let backend = MemoryStateBackend()
+    lazy var checkpointing = TaskCheckpointing(
+        coordinator: nil, instance: TaskInstanceID(task: "harness", subtask: 0), maxParallelism: maxParallelism,
+        keyGroups: 0...(maxParallelism - 1), restored: nil, backend: backend)
     var sideCollectors: [String: AnyObject] = [:]
 
     init(graph: LogicalGraph, resultNode: Int, resultDownstream: AnyObject, maxParallelism: Int, metrics: JobMetrics,
@@ -126,7 +129,8 @@ private final class HarnessChain {
         }
         let context = OperatorContext(
             jobName: "harness", operatorName: node.name, subtask: 0, parallelism: 1, maxParallelism: maxParallelism,
-            stateBackend: backend, metrics: metrics, failures: failures, sideOutputs: SideOutputs(ports))
+            stateBackend: backend, metrics: metrics, failures: failures, sideOutputs: SideOutputs(ports),
+            checkpointing: checkpointing)
         switch node.factory {
         case .operator(let make):
             guard let output else { preconditionFailure("operator without output") }

@@ -2,7 +2,8 @@
 ///
 /// An idle input does not hold the watermark back; when it becomes active again it must first catch up
 /// (its watermark counts again only once it reaches the combined one), as Flink's `StatusWatermarkValve` does.
-/// An ended input counts as idle forever at the end of time.
+/// An ended input no longer counts; ending does not advance event time by itself (a stopped job must not fire its
+/// windows): a drained input sends the end of time as its last watermark before it ends.
 public struct WatermarkValve: Sendable {
     private var watermarks: [Int64]
     private var idle: [Bool]
@@ -11,11 +12,13 @@ public struct WatermarkValve: Sendable {
     public private(set) var combined: Int64 = Watermark.minimum
     public private(set) var isIdle = false
 
-    public init(inputs: Int) {
+    /// - Parameter ended: inputs known to carry nothing (their upstream instance has no split to read); they
+    ///   never hold the watermark back, so event time does not depend on when they first say so.
+    public init(inputs: Int, ended endedInputs: Set<Int> = []) {
         watermarks = Array(repeating: Watermark.minimum, count: inputs)
         idle = Array(repeating: false, count: inputs)
         aligned = Array(repeating: true, count: inputs)
-        ended = Array(repeating: false, count: inputs)
+        ended = (0..<inputs).map { endedInputs.contains($0) }
     }
 
     public var inputCount: Int { watermarks.count }
@@ -56,24 +59,16 @@ public struct WatermarkValve: Sendable {
     public mutating func end(input: Int) -> Change {
         guard !ended[input] else { return Change() }
         ended[input] = true
-        watermarks[input] = Watermark.endOfTime
         idle[input] = false
-        aligned[input] = true
         return Change(watermark: recompute(), idle: updateIdle())
     }
 
     private mutating func recompute() -> Int64? {
-        // Ended inputs sit at the end of time; they must not pull the watermark there while another input is
-        // merely idle and may still deliver records.
         var minimum = Int64.max
         var any = false
         for i in watermarks.indices where !idle[i] && aligned[i] && !ended[i] {
             any = true
             minimum = min(minimum, watermarks[i])
-        }
-        if !any && allEnded {
-            any = true
-            minimum = Watermark.endOfTime
         }
         guard any, minimum > combined else { return nil }
         combined = minimum

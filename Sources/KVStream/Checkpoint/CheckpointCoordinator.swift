@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+
+/// Triggers checkpoints, collects the task instances' snapshots, and completes a checkpoint when all arrived:
+/// snapshot files, then metadata atomically, then the sinks' commits, then pruning of old checkpoints.
+///
+/// A task instance that finished (its input ended) counts as having acknowledged every later checkpoint with
+/// its final snapshot; when every instance finished, a final checkpoint completes the job's output. At most one
+/// checkpoint is in progress at a time; one that does not complete within the timeout is abandoned and the next
+/// one proceeds.
+public actor CheckpointCoordinator {
+    struct Pending {
+        var barrier: CheckpointBarrier
+        var snapshots: [TaskInstanceID: TaskSnapshot] = [:]
+    }
+
+    public let storage: CheckpointStorage
+    let job: String
+    let maxParallelism: Int
+    let instances: Set<TaskInstanceID>
+    let parallelism: [String: Int]
+    let retained: Int
+    let timeoutMillis: Int64
+    let logger: Logger
+    let metrics: JobMetrics
+    public nonisolated let progress = CheckpointProgress()
+    private var triggers: [BarrierTrigger] = []
+    private var nextID: Int64
+    private var pending: Pending?
+    private var finished: [TaskInstanceID: TaskSnapshot] = [:]
+    public private(set) var lastCompleted: CheckpointMetadata?
+    private var failure: (any Error)?
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(
+        storage: CheckpointStorage, job: String, maxParallelism: Int, instances: Set<TaskInstanceID>,
+        parallelism: [String: Int], retained: Int, timeout: Duration, restoredID: Int64?, logger: Logger,
+        metrics: JobMetrics
+    ) {
+        self.storage = storage
+        self.job = job
+        self.maxParallelism = maxParallelism
+        self.instances = instances
+        self.parallelism = parallelism
+        self.retained = max(1, retained)
+        timeoutMillis = TimeSpan(timeout).milliseconds
+        nextID = (restoredID ?? 0) + 1
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// A trigger for one source instance to watch.
+    func makeTrigger() -> BarrierTrigger {
+        let trigger = BarrierTrigger()
+        triggers.append(trigger)
+        return trigger
+    }
+
+    /// Starts a checkpoint unless one is in progress (which is abandoned if it timed out); returns its id.
+    @discardableResult
+    func trigger() -> Int64? {
+        let now = Clock.nowMillis()
+        if let current = pending {
+            guard now - current.barrier.triggeredAt > timeoutMillis else { return nil }
+            logger.warning("checkpoint \(current.barrier.id) timed out after \(timeoutMillis) ms: abandoned")
+            abandon(current.barrier.id)
+        }
+        guard finished.count < instances.count else { return nil }
+        let barrier = CheckpointBarrier(id: nextID, triggeredAt: now)
+        nextID += 1
+        pending = Pending(barrier: barrier)
+        for t in triggers { t.request(barrier.id, at: now) }
+        return barrier.id
+    }
+
+    func acknowledge(_ id: Int64, instance: TaskInstanceID, snapshot: TaskSnapshot) {
+        guard var current = pending, current.barrier.id == id else { return }  // abandoned or unknown
+        current.snapshots[instance] = snapshot
+        pending = current
+        completeIfReady()
+    }
+
+    func finished(_ instance: TaskInstanceID, snapshot: TaskSnapshot) {
+        finished[instance] = snapshot
+        if pending != nil {
+            completeIfReady()
+        } else if finished.count == instances.count {
+            // Every instance ended: the final checkpoint holds their final state and commits the rest of the output.
+            let barrier = CheckpointBarrier(id: nextID, triggeredAt: Clock.nowMillis())
+            nextID += 1
+            pending = Pending(barrier: barrier)
+            completeIfReady()
+        }
+    }
+
+    private func completeIfReady() {
+        guard let current = pending else { return }
+        var snapshots = current.snapshots
+        for (instance, snapshot) in finished where snapshots[instance] == nil { snapshots[instance] = snapshot }
+        guard snapshots.count == instances.count else { return }
+        pending = nil
+        do {
+            try complete(current.barrier, snapshots: snapshots)
+        } catch {
+            logger.error("checkpoint \(current.barrier.id) could not be completed: \(error)")
+            failure = error
+        }
+        let resumed = waiters
+        waiters.removeAll()
+        for w in resumed { w.resume() }
+    }
+
+    private func complete(_ barrier: CheckpointBarrier, snapshots: [TaskInstanceID: TaskSnapshot]) throws {
+        var files: [CheckpointMetadata.TaskFile] = []
+        var commits: [CommitAction] = []
+        for (instance, snapshot) in snapshots.sorted(by: { ($0.key.task, $0.key.subtask) < ($1.key.task, $1.key.subtask) }) {
+            files.append(try storage.writeTaskSnapshot(snapshot, id: barrier.id, task: instance.task,
+                                                       subtask: instance.subtask))
+            commits += snapshot.commits
+        }
+        let metadata = CheckpointMetadata(
+            job: job, checkpointID: barrier.id, triggeredAt: barrier.triggeredAt, completedAt: Clock.nowMillis(),
+            maxParallelism: maxParallelism, parallelism: parallelism, final: finished.count == instances.count,
+            tasks: files, commits: CheckpointMetadata.commits(commits))
+        try storage.writeMetadata(metadata)
+        try Self.commit(metadata)
+        lastCompleted = metadata
+        progress.complete(barrier.id)
+        metrics.recordCheckpoint(id: barrier.id, bytes: metadata.totalBytes,
+                                 durationMillis: metadata.completedAt - barrier.triggeredAt)
+        storage.prune(retained: retained, logger: logger)
+    }
+
+    private func abandon(_ id: Int64) {
+        pending = nil
+        try? FileManager.default.removeItem(atPath: storage.directory(id))
+        let resumed = waiters
+        waiters.removeAll()
+        for w in resumed { w.resume() }
+    }
+
+    /// Runs a checkpoint's commits; idempotent, so a restart replays those of the checkpoint it restores.
+    static func commit(_ metadata: CheckpointMetadata) throws {
+        for action in metadata.commitActions {
+            switch action {
+            case .rename(let from, let to): try FileSystem.renameIdempotent(from: from, to: to)
+            }
+        }
+    }
+
+    /// Waits until the checkpoint in progress (if any) completes or is dropped; throws a completion failure.
+    func settle() async throws {
+        if pending != nil { await withCheckedContinuation { waiters.append($0) } }
+        if let failure { throw failure }
+    }
+
+    /// Triggers a checkpoint and waits for it (the stop savepoint); false when none could be taken.
+    func checkpointNow() async throws -> Bool {
+        var attempts = 0
+        while pending != nil && attempts < 100 {
+            try await settle()
+            attempts += 1
+        }
+        guard let id = trigger() else { return false }
+        try await settle()
+        return lastCompleted?.checkpointID == id
+    }
+
+    /// The id the next checkpoint will get.
+    var upcomingID: Int64 { nextID }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// The record of a complete checkpoint, written last and atomically: a checkpoint without valid metadata does
+/// not exist.
+public struct CheckpointMetadata: Codable, Sendable, Equatable {
+    public struct TaskFile: Codable, Sendable, Equatable {
+        /// The task's first operator.
+        public var task: String
+        public var subtask: Int
+        /// The snapshot file, relative to the checkpoint directory.
+        public var file: String
+        public var bytes: Int
+        /// The CRC-32 of the file, checked before restoring from it.
+        public var crc32: UInt32
+    }
+
+    public struct Commit: Codable, Sendable, Equatable {
+        public var kind: String
+        public var from: String
+        public var to: String
+    }
+
+    public var version = 1
+    public var job: String
+    public var checkpointID: Int64
+    /// Wall-clock time the checkpoint was triggered, epoch milliseconds.
+    public var triggeredAt: Int64
+    public var completedAt: Int64
+    public var maxParallelism: Int
+    /// The parallelism each task ran with.
+    public var parallelism: [String: Int]
+    /// Whether the job had ended (bounded input exhausted) when it was taken.
+    public var final: Bool
+    public var tasks: [TaskFile]
+    public var commits: [Commit]
+
+    public var totalBytes: Int { tasks.reduce(0) { $0 + $1.bytes } }
+
+    var commitActions: [CommitAction] {
+        commits.map { .rename(from: $0.from, to: $0.to) }
+    }
+
+    static func commits(_ actions: [CommitAction]) -> [Commit] {
+        actions.map { action in
+            switch action {
+            case .rename(let from, let to): Commit(kind: "rename", from: from, to: to)
+            }
+        }
+    }
+}
