@@ -4,7 +4,7 @@ import KVStreamPayments
 /// A count and a sum of amounts in cents.
 public struct CountSum: StateValue, Equatable {
     public var count: Int64 = 0
-    public var sumCents: Int64 = 0
+    public var sumCents: Int128 = 0
 
     public init() {}
 
@@ -15,7 +15,7 @@ public struct CountSum: StateValue, Equatable {
 
     public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
         count = try Int64(from: &reader)
-        sumCents = try Int64(from: &reader)
+        sumCents = try Int128(from: &reader)
     }
 }
 
@@ -26,7 +26,7 @@ public struct CountSumAggregate: AggregateFunction {
 
     public func add(_ payment: Payment, to acc: inout CountSum) {
         acc.count += 1
-        acc.sumCents += payment.amountCents
+        acc.sumCents += Int128(payment.amountCents)
     }
 
     public func result(_ acc: CountSum) -> CountSum { acc }
@@ -44,10 +44,10 @@ public struct MerchantActivityRow: SinkRow {
     public var merchantId: String
     public var window: TimeWindow
     public var count: Int64
-    public var sumCents: Int64
+    public var sumCents: Int128
     public var updatedAt: Int64
 
-    public init(merchantId: String, window: TimeWindow, count: Int64, sumCents: Int64, updatedAt: Int64) {
+    public init(merchantId: String, window: TimeWindow, count: Int64, sumCents: Int128, updatedAt: Int64) {
         self.merchantId = merchantId
         self.window = window
         self.count = count

@@ -25,7 +25,7 @@ public struct SalesKey: StateKey {
 /// Count, sum, max and distinct customers of one window and key.
 public struct SalesAccumulator: StateValue {
     public var count: Int64 = 0
-    public var sumCents: Int64 = 0
+    public var sumCents: Int128 = 0
     public var maxCents: Int64 = 0
     public var customers: Set<String> = []
 
@@ -40,7 +40,7 @@ public struct SalesAccumulator: StateValue {
 
     public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
         count = try Int64(from: &reader)
-        sumCents = try Int64(from: &reader)
+        sumCents = try Int128(from: &reader)
         maxCents = try Int64(from: &reader)
         customers = try Set<String>(from: &reader)
     }
@@ -52,7 +52,7 @@ public struct SalesAggregate: AggregateFunction {
 
     public func add(_ payment: Payment, to acc: inout SalesAccumulator) {
         acc.count += 1
-        acc.sumCents += payment.amountCents
+        acc.sumCents += Int128(payment.amountCents)
         acc.maxCents = max(acc.maxCents, payment.amountCents)
         acc.customers.insert(payment.customerId)
     }
@@ -75,7 +75,7 @@ public struct SalesPerMinuteRow: SinkRow {
     public var channel: Channel
     public var country: String
     public var txCount: Int64
-    public var amountSumCents: Int64
+    public var amountSumCents: Int128
     public var amountMaxCents: Int64
     public var uniqueCustomers: Int64
     public var updatedAt: Int64

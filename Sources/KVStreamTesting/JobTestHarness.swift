@@ -13,9 +13,11 @@ public enum JobTestHarness {
     ///     sinks `type = "memory"`.
     ///   - sinkDelay: time each sink write takes, to simulate a slow sink.
     ///   - observe: called about every 10 ms while the job runs, with its metrics.
+    ///   - bounded: false runs the sources without end and stops the job (as SIGTERM does) after `stopAfter`.
     ///   - keepRows: false keeps only each table's row count and per-column sums (for benchmarks).
     public static func run(
-        _ job: JobDefinition, settings toml: String, sinkDelay: Duration = .zero, channelCapacity: Int = 8,
+        _ job: JobDefinition, settings toml: String, bounded: Bool = true, stopAfter: Duration = .milliseconds(300),
+        sinkDelay: Duration = .zero, channelCapacity: Int = 8,
         keepRows: Bool = true, logLevel: Logger.Level = .error, observe: (@Sendable (JobMetrics) -> Void)? = nil
     ) async throws -> RowStore {
         var logger = Logger(label: "kvstream.test")
@@ -37,7 +39,7 @@ public enum JobTestHarness {
             graph: try job.logicalGraph(), defaultParallelism: try topology.parallelism(),
             maxParallelism: try topology.maxParallelism())
         var options = JobRunOptions()
-        options.bounded = true
+        options.bounded = bounded
         options.restore = .none
         options.channelCapacity = channelCapacity
         let runner = try JobRunner(
@@ -52,6 +54,11 @@ public enum JobTestHarness {
             }
         }
         defer { watcher?.cancel() }
+        let stopper = bounded ? nil : Task.detached {
+            try? await Task.sleep(for: stopAfter)
+            runner.stop.request()
+        }
+        defer { stopper?.cancel() }
         try await runner.run()
         store.metrics = runner.metrics.snapshot()
         return store
@@ -201,7 +208,7 @@ struct SummingEncoder: RowEncoder {
     mutating func bool(_ value: Bool) { add(value ? 1 : 0) }
     mutating func timestamp(_ epochMillis: Int64) { add(epochMillis) }
     mutating func date(_ epochDays: Int32) { add(Int64(epochDays)) }
-    mutating func decimal(_ units: Int64, scale: Int) { add(units) }
+    mutating func decimal(_ units: Int128, scale: Int) { add(Int64(truncatingIfNeeded: units)) }
     mutating func stringArray(_ values: [String]) { add(Int64(values.count)) }
     mutating func json(_ document: String) { add(0) }
     mutating func null() { add(0) }

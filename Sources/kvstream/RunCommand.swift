@@ -17,22 +17,24 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Read every source up to the end it had at start, fire all windows, then exit 0.")
     var bounded = false
 
-    @Option(name: .customLong("from-checkpoint"), help: "PATH, latest or none (default: latest).")
+    @Option(name: .customLong("from-checkpoint"),
+            help: "Resume from the newest complete checkpoint (latest), start over (none), or a checkpoint directory.")
     var fromCheckpoint: String = "latest"
 
     func run() async throws {
         let definition = try resolveJob(job)
         let topology = try topologyOptions.load()
-        if fromCheckpoint != "latest" && fromCheckpoint != "none" {
-            throw UsageError(
-                "--from-checkpoint \(fromCheckpoint): restoring from a checkpoint path is not available in this build "
-                    + "(checkpoints arrive with the state and checkpoints issue); use latest or none")
+        let restore: RestoreMode = switch fromCheckpoint {
+        case "latest": .latest
+        case "none": .none
+        default: .path(fromCheckpoint)
         }
         let graph = try definition.logicalGraph()
         let plan = try PhysicalPlan(
             graph: graph, defaultParallelism: topology.parallelism(), maxParallelism: topology.maxParallelism())
         var options = JobRunOptions()
         options.bounded = bounded
+        options.restore = restore
         let logger = Logger(label: "kvstream.\(definition.name)")
         let runner = try JobRunner(
             plan: plan, topology: topology, connectors: connectorRegistry(), options: options, logger: logger)

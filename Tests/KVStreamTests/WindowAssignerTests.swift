@@ -48,6 +48,7 @@ import Testing
         #expect(a.intersects(TimeWindow(start: 10, end: 20)))
         #expect(!a.intersects(TimeWindow(start: 11, end: 20)))
         #expect(a.cover(TimeWindow(start: 5, end: 30)) == TimeWindow(start: 0, end: 30))
-        #expect(SessionWindows.withGap(.seconds(1)).isMerging)
+        #expect(SessionWindows.withGap(.seconds(1)).mergingGap == .seconds(1))
+        #expect(TumblingWindows.of(.seconds(1)).mergingGap == nil)
     }
 }

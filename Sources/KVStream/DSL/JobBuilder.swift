@@ -2,10 +2,12 @@
 ///
 /// ```swift
 /// let job = JobDefinition(name: "count-per-minute", summary: "payments per channel and minute") { job in
-///     job.source("payments", payments, watermarks: .boundedOutOfOrderness(.seconds(5)))
+///     job.source("payments", paymentEvents, watermarks: .boundedOutOfOrderness(.seconds(5)))
 ///         .keyBy("channel") { $0.channel.name }
 ///         .window(TumblingWindows.of(.minutes(1)))
-///         .aggregate(CountAggregate()) { channel, window, count in ChannelCount(channel, window, count) }
+///         .aggregate("channel-counts", CountSumAggregate()) { channel, window, acc in
+///             ChannelCount(channel: channel, window: window, count: acc.count)
+///         }
 ///         .sink("postgres", table: "channel_counts")
 /// }
 /// ```
@@ -13,6 +15,11 @@ public final class JobBuilder {
     public let jobName: String
     private(set) var nodes: [LogicalNode] = []
     private var names: [String: Int] = [:]
+    private var statefulNames: Set<String> = []
+    private var errors: [JobDefinitionError] = []
+
+    /// Notes a mistake found while the job declares its dataflow; ``validate()`` reports the first.
+    func record(_ error: JobDefinitionError) { errors.append(error) }
 
     init(jobName: String) { self.jobName = jobName }
 
@@ -25,7 +32,7 @@ public final class JobBuilder {
         let declaration = SourceDeclaration(
             name: name, nodeName: "source:\(name)", watermarks: watermarks, spawner: SourceSpawner(events))
         let node = addNode(
-            name: "source:\(name)", kind: .source(name: name),
+            name: "source:\(name)", kind: .source(name: name), stateful: true,
             detail: "\(events.formatName), watermarks: out-of-orderness \(watermarks.maxOutOfOrderness)",
             inputs: [], inputType: nil, outputType: StreamType<T>(), factory: .source(declaration))
         node.sidePorts.append((OutputTag<RejectedRecord>.rejected.id, StreamType<RejectedRecord>()))
@@ -34,10 +41,21 @@ public final class JobBuilder {
 
     @discardableResult
     func addNode(
-        name: String, kind: LogicalNode.Kind, detail: String, inputs: [LogicalEdge],
+        name: String, kind: LogicalNode.Kind, stateful: Bool = false, detail: String, inputs: [LogicalEdge],
         inputType: (any AnyStreamType)?, outputType: (any AnyStreamType)?, factory: NodeFactory
     ) -> LogicalNode {
-        // Operator names must be unique: they scope state and name checkpoints; repeats get a suffix.
+        // A stateful operator's name keys its state in checkpoints: it must be unique and must not depend on
+        // the order of declarations. Stateless operators that repeat a name get a suffix.
+        if stateful {
+            if statefulNames.contains(name) || names[name] != nil {
+                record(JobDefinitionError(
+                    job: jobName, operatorName: name,
+                    "another operator has this name; a stateful operator's name keys its state in checkpoints"))
+            }
+            statefulNames.insert(name)
+        } else if statefulNames.contains(name) {
+            record(JobDefinitionError(job: jobName, operatorName: name, "a stateful operator already has this name"))
+        }
         var unique = name
         if let seen = names[name] {
             unique = "\(name)#\(seen + 1)"
@@ -56,6 +74,7 @@ public final class JobBuilder {
 
     /// Checks what the type system cannot: the graph is used consistently.
     func validate() throws {
+        if let first = errors.first { throw first }
         for node in nodes {
             for edge in node.inputs {
                 guard edge.from < nodes.count else {

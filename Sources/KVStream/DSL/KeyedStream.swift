@@ -12,11 +12,11 @@ public struct KeyedStream<K: StateKey, T: Sendable> {
     }
 
     func addKeyedOperator<U: Sendable>(
-        _ name: String, detail: String,
+        _ name: String, detail: String, stateful: Bool = true,
         make: @escaping @Sendable (OperatorContext, Downstream<U>) throws -> Downstream<T>
     ) -> Stream<U> {
         let node = stream.builder.addNode(
-            name: name, kind: .operator, detail: detail, inputs: [hashEdge()], inputType: StreamType<T>(),
+            name: name, kind: .operator, stateful: stateful, detail: detail, inputs: [hashEdge()], inputType: StreamType<T>(),
             outputType: StreamType<U>(),
             factory: .operator { context, output in try make(context, output as! Downstream<U>) })
         return Stream<U>(builder: stream.builder, node: node.id, port: nil)

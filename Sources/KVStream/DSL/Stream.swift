@@ -49,6 +49,10 @@ public struct Stream<T: Sendable> {
 
     /// Merges streams of the same type; the watermark is the minimum of the inputs'.
     public func union(_ others: Stream<T>...) -> Stream<T> {
+        for other in others where other.builder !== builder {
+            builder.record(JobDefinitionError(
+                job: builder.jobName, operatorName: "union", "unites a stream of job '\(other.builder.jobName)'"))
+        }
         let inputs = ([self] + others).map { $0.forwardEdge() }
         let node = builder.addNode(
             name: "union", kind: .operator, detail: "union of \(inputs.count)", inputs: inputs,
@@ -60,7 +64,15 @@ public struct Stream<T: Sendable> {
     /// The records an operator sent to the side output `tag`.
     public func sideOutput<S: Sendable>(_ tag: OutputTag<S>) -> Stream<S> {
         let source = upstream
-        if source.sidePortType(tag.id) == nil { source.sidePorts.append((tag.id, StreamType<S>())) }
+        if let existing = source.sidePortType(tag.id) {
+            if !(existing is StreamType<S>) {
+                builder.record(JobDefinitionError(
+                    job: builder.jobName, operatorName: source.name,
+                    "side output '\(tag.id)' carries \(existing.name), read here as \(S.self)"))
+            }
+        } else {
+            source.sidePorts.append((tag.id, StreamType<S>()))
+        }
         return Stream<S>(builder: builder, node: node, port: tag.id)
     }
 

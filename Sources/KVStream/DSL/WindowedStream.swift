@@ -56,8 +56,13 @@ public struct WindowedStream<K: StateKey, T: Sendable, A: WindowAssigner> {
         let assigner = self.assigner
         let key = keyed.key
         let detail = "\(assigner.description), lateness \(spec.allowedLateness), trigger \(spec.trigger)"
-        let result: Stream<Out> = keyed.addKeyedOperator(name, detail: detail) { context, output in
-            if let gap = (assigner as? SessionWindows)?.gap {
+        if assigner.mergingGap != nil && spec.trigger.earlyFiringInterval != nil {
+            keyed.stream.builder.record(JobDefinitionError(
+                job: keyed.stream.builder.jobName, operatorName: name,
+                "early firing is not supported on session windows (their end moves as records arrive)"))
+        }
+        let result: Stream<Out> = keyed.addKeyedOperator(name, detail: detail, stateful: true) { context, output in
+            if let gap = assigner.mergingGap {
                 return SessionWindowOperator(
                     output: output, gap: gap, function: function, key: key, spec: spec, emit: emit, context: context)
             }

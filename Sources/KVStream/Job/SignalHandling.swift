@@ -13,7 +13,7 @@ public enum SignalHandling {
             signal(signo, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
             source.setEventHandler { @Sendable in
-                if stop.isRequested { exit(130) }
+                if stop.isRequested { exit(128 + signo) }
                 stop.request()
                 let note = "\nstopping: finishing in-flight records (press Ctrl-C again to exit at once)\n"
                 FileHandle.standardError.write(Data(note.utf8))

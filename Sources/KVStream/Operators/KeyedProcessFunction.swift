@@ -42,8 +42,8 @@ public final class KeyedContext<K: StateKey> {
     public internal(set) var timestamp: Int64 = 0
     /// The operator's current watermark.
     public internal(set) var currentWatermark: Int64 = Watermark.minimum
-    /// The last processing time the task saw, epoch milliseconds.
-    public internal(set) var currentProcessingTime: Int64 = 0
+    /// Wall-clock time now, epoch milliseconds (timers fire on the task's ticks, every 100 ms).
+    public var currentProcessingTime: Int64 { Clock.nowMillis() }
 
     init(keyContext: KeyContext<K>, operatorContext: OperatorContext) {
         self.keyContext = keyContext

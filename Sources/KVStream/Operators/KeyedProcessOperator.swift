@@ -77,7 +77,6 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
     }
 
     override func processingTime(_ now: Int64) {
-        context.currentProcessingTime = now
         while let (time, key) = context.processingTimers.popDue(upTo: now) {
             fire(time, key, .processingTime)
         }
@@ -99,7 +98,9 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
 
     private func fire(_ time: Int64, _ key: F.Key, _ domain: TimeDomain) {
         context.keyContext.current = key
-        let timestamp = domain == .eventTime ? time : context.currentWatermark
+        // Output of a processing-time timer has no event time of its own: it takes the watermark (nothing it
+        // emits is late), or the firing time while no watermark arrived yet.
+        let timestamp = domain == .eventTime ? time : (context.currentWatermark == Watermark.minimum ? time : context.currentWatermark)
         context.timestamp = timestamp
         out.timestamp = timestamp
         function.onTimer(time, domain: domain, context: context, out: &out)

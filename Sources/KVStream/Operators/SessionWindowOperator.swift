@@ -42,7 +42,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         table.forEach { key, _, list in
             for session in list.sessions {
                 timers.register(session.window.maxTimestamp, key: key)
-                timers.register(session.window.maxTimestamp + lateness, key: key)
+                timers.register(min(session.window.maxTimestamp, Int64.max - lateness) + lateness, key: key)
             }
         }
     }
@@ -80,7 +80,9 @@ where F.Input: Sendable, F.Accumulator: StateValue {
                 merged = merged.cover(session.window)
                 absorbed.append(index)
             }
-            guard merged.maxTimestamp + lateness > watermark || watermark == Watermark.minimum else { return false }
+            // Too late when the merged session closed for good (saturating: sessions near the end of time never do).
+            let closesAt = merged.maxTimestamp.addingReportingOverflow(lateness)
+            guard closesAt.overflow || closesAt.partialValue > watermark else { return false }
             for index in absorbed {
                 accumulator = function.merge(accumulator, list.sessions[index].accumulator)
                 firedBefore = firedBefore || list.sessions[index].fired
@@ -94,7 +96,8 @@ where F.Input: Sendable, F.Accumulator: StateValue {
             }
             list.sessions.append(Session(window: merged, accumulator: accumulator, fired: firedBefore || firesNow))
             timers.register(merged.maxTimestamp, key: key)
-            timers.register(merged.maxTimestamp + lateness, key: key)
+            timers.register(merged.maxTimestamp.addingReportingOverflow(lateness).overflow
+                            ? Int64.max : merged.maxTimestamp + lateness, key: key)
             return true
         }
     }
@@ -112,7 +115,9 @@ where F.Input: Sendable, F.Accumulator: StateValue {
                     out.timestamp = list.sessions[i].window.maxTimestamp
                     emitResult(key, list.sessions[i].window, function.result(list.sessions[i].accumulator), &out)
                 }
-                list.sessions.removeAll { $0.window.maxTimestamp + lateness <= watermark }
+                list.sessions.removeAll {
+                    $0.window.maxTimestamp <= Int64.max - lateness && $0.window.maxTimestamp + lateness <= watermark
+                }
                 stored = list.sessions.isEmpty ? nil : list
             }
         }

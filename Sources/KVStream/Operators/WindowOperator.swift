@@ -83,9 +83,11 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         emit()
     }
 
+    /// Whether the window closed for good: its end plus the allowed lateness is at or behind the watermark
+    /// (a window ending near the end of time never closes before the end of time).
     @inline(__always)
     private func isLate(_ window: TimeWindow) -> Bool {
-        watermark != Watermark.minimum && window.maxTimestamp + lateness <= watermark
+        window.maxTimestamp <= Int64.max - lateness && window.maxTimestamp + lateness <= watermark
     }
 
     @inline(__always)
@@ -134,7 +136,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
                     emitResult(key, window, function.result(entry.accumulator), &out)
                 }
             }
-            if window.maxTimestamp + lateness <= watermark {
+            if isLate(window) {
                 table.removeWindow(window)
                 fired.remove(window)
                 firstLive += 1

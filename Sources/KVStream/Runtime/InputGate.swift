@@ -55,8 +55,11 @@ public final class InputGate<Element: Sendable>: Sendable {
         )
     }
 
-    /// Enqueues an event from `input`, suspending while that input's queue is full.
-    public func send(_ event: StreamEvent<Element>, input: Int) async {
+    /// Enqueues an event from `input`, suspending while that input's queue is full; returns whether it had to
+    /// wait (backpressure).
+    @discardableResult
+    public func send(_ event: StreamEvent<Element>, input: Int) async -> Bool {
+        var waited = false
         while true {
             let (sent, receiver) = state.withLock { s -> (Bool, UnsafeContinuation<Void, Never>?) in
                 guard s.queues[input].count < capacity else { return (false, nil) }
@@ -66,8 +69,9 @@ public final class InputGate<Element: Sendable>: Sendable {
             }
             if sent {
                 receiver?.resume()
-                return
+                return waited
             }
+            waited = true
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
                     if s.queues[input].count < capacity { return true }

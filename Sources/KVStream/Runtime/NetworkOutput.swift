@@ -1,6 +1,7 @@
 /// Something the task loop must flush after each input event: it may suspend on a full downstream queue.
 protocol Flushable: AnyObject {
-    func flush() async
+    /// Sends what is queued; returns how many sends had to wait for a full downstream queue.
+    func flush() async -> Int
 }
 
 /// The end of a chain: partitions records over the next task's instances and queues them, in order with the
@@ -102,14 +103,16 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
     override func endOfInput() { broadcastControl(.endOfInput) }
     // Processing time is local to each task: ticks do not cross the network.
 
-    func flush() async {
+    func flush() async -> Int {
+        var waits = 0
         for i in targets.indices {
             seal(i)
             guard !queued[i].isEmpty else { continue }
             let events = queued[i]
             queued[i].removeAll(keepingCapacity: true)
-            for event in events { await targets[i].gate.send(event, input: targets[i].input) }
+            for event in events where await targets[i].gate.send(event, input: targets[i].input) { waits += 1 }
         }
+        return waits
     }
 }
 

@@ -37,7 +37,9 @@ final class TaskEnvironment {
     }
 
     func flushOutputs() async {
-        for output in outputs { await output.flush() }
+        var waits = 0
+        for output in outputs { waits += await output.flush() }
+        if waits > 0 { metrics.backpressureWaits.add(waits, ordering: .relaxed) }
     }
 
     /// Throws the job's first failure, so that every task stops soon after one fails.

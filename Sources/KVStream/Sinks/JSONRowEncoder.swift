@@ -68,7 +68,7 @@ public struct JSONRowEncoder: RowEncoder {
         buffer.append(UInt8(ascii: "\""))
     }
 
-    public mutating func decimal(_ units: Int64, scale: Int) {
+    public mutating func decimal(_ units: Int128, scale: Int) {
         key()
         JSONText.appendDecimal(units, scale: scale, to: &buffer)
     }

@@ -51,15 +51,20 @@ public enum JSONText {
     }
 
     /// `units * 10^-scale` with exactly `scale` decimals: (1234, 2) -> `12.34`, (-5, 2) -> `-0.05`.
-    public static func appendDecimal(_ units: Int64, scale: Int, to buffer: inout [UInt8]) {
+    public static func appendDecimal(_ units: Int128, scale: Int, to buffer: inout [UInt8]) {
         if units < 0 { buffer.append(UInt8(ascii: "-")) }
         let magnitude = units.magnitude
-        var divisor: UInt64 = 1
+        var divisor: UInt128 = 1
         for _ in 0..<scale { divisor *= 10 }
-        appendUnsigned(magnitude / divisor, to: &buffer)
+        let whole = magnitude / divisor
+        if whole <= UInt128(UInt64.max) {
+            appendUnsigned(UInt64(whole), to: &buffer)
+        } else {
+            buffer.append(contentsOf: String(whole).utf8)
+        }
         if scale > 0 {
             buffer.append(UInt8(ascii: "."))
-            appendUnsigned(magnitude % divisor, minimumDigits: scale, to: &buffer)
+            appendUnsigned(UInt64(magnitude % divisor), minimumDigits: scale, to: &buffer)
         }
     }
 }

@@ -61,13 +61,15 @@ public protocol RowEncoder {
     mutating func bool(_ value: Bool)
     mutating func timestamp(_ epochMillis: Int64)
     mutating func date(_ epochDays: Int32)
-    mutating func decimal(_ units: Int64, scale: Int)
+    /// A fixed-point value of `units * 10^-scale`; 128 bits so that sums of `numeric(18,2)` amounts fit.
+    mutating func decimal(_ units: Int128, scale: Int)
     mutating func stringArray(_ values: [String])
     mutating func json(_ document: String)
     mutating func null()
 }
 
 extension RowEncoder {
+    public mutating func decimal(_ units: Int64, scale: Int) { decimal(Int128(units), scale: scale) }
     public mutating func string(_ value: String?) { if let value { string(value) } else { null() } }
     public mutating func double(_ value: Double?) { if let value { double(value) } else { null() } }
     public mutating func int64(_ value: Int64?) { if let value { int64(value) } else { null() } }

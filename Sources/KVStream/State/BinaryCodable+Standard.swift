@@ -22,6 +22,20 @@ extension UInt64: BinaryCodable {
     }
 }
 
+extension Int128: BinaryCodable {
+    public func encode(to writer: inout BinaryWriter) {
+        let biased = UInt128(bitPattern: self) ^ (1 << 127)
+        writer.write(bigEndian: UInt64(truncatingIfNeeded: biased >> 64))
+        writer.write(bigEndian: UInt64(truncatingIfNeeded: biased))
+    }
+
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
+        let high = UInt128(try reader.read(bigEndian: UInt64.self))
+        let low = UInt128(try reader.read(bigEndian: UInt64.self))
+        self = Int128(bitPattern: (high << 64 | low) ^ (1 << 127))
+    }
+}
+
 extension Int32: BinaryCodable {
     public func encode(to writer: inout BinaryWriter) { writer.write(bigEndian: UInt32(bitPattern: self) ^ (1 << 31)) }
     public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
@@ -40,7 +54,12 @@ extension Bool: BinaryCodable {
 }
 
 extension Double: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(bigEndian: bitPattern) }
+    /// Values that compare equal encode equally (-0.0 as 0.0, every NaN as one NaN), so a `Double` in a key
+    /// always lands in the same key group.
+    public func encode(to writer: inout BinaryWriter) {
+        let canonical = isNaN ? Double.nan : (self == 0 ? 0.0 : self)
+        writer.write(bigEndian: canonical.bitPattern)
+    }
     public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
         self = Double(bitPattern: try reader.read(bigEndian: UInt64.self))
     }
@@ -76,10 +95,16 @@ extension Array: BinaryCodable where Element: BinaryCodable {
 }
 
 extension Set: BinaryCodable where Element: BinaryCodable {
-    /// Elements are written in an order that depends on the process's hash seed; decoding does not care.
+    /// Elements are written sorted by their encoding, so equal sets encode equally in every process (iteration
+    /// order depends on the process's hash seed).
     public func encode(to writer: inout BinaryWriter) {
         writer.writeVarint(UInt64(count))
-        for element in self { element.encode(to: &writer) }
+        let encoded = map { element -> [UInt8] in
+            var w = BinaryWriter()
+            element.encode(to: &w)
+            return w.bytes
+        }.sorted { $0.lexicographicallyPrecedes($1) }
+        for bytes in encoded { bytes.withUnsafeBytes { writer.write(raw: $0) } }
     }
 
     public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {

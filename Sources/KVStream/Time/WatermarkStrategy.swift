@@ -12,7 +12,9 @@ public struct WatermarkStrategy: Sendable, Hashable {
     /// make larger batches; finer ones fire windows sooner.
     public var granularity: TimeSpan
 
-    public init(maxOutOfOrderness: TimeSpan, idleTimeout: TimeSpan? = nil, granularity: TimeSpan = .seconds(1)) {
+    public init(
+        maxOutOfOrderness: TimeSpan, idleTimeout: TimeSpan? = .seconds(30), granularity: TimeSpan = .seconds(1)
+    ) {
         precondition(granularity.milliseconds > 0, "a watermark granularity must be positive")
         self.maxOutOfOrderness = maxOutOfOrderness
         self.idleTimeout = idleTimeout

@@ -9,7 +9,7 @@ public struct TimeWindow: Sendable, Hashable, Comparable, BinaryCodable, CustomS
     }
 
     /// The largest timestamp that belongs to the window; the window fires when the watermark reaches it.
-    @inlinable public var maxTimestamp: Int64 { end - 1 }
+    @inlinable public var maxTimestamp: Int64 { end &- 1 }
 
     public func intersects(_ other: TimeWindow) -> Bool { start <= other.end && other.start <= end }
 
@@ -35,8 +35,11 @@ public struct TimeWindow: Sendable, Hashable, Comparable, BinaryCodable, CustomS
 }
 
 /// The start of the window of `size` (shifted by `offset`) that contains `timestamp`, also for negative times.
+///
+/// Wrapping arithmetic: timestamps at the extremes of `Int64` (a record stamped with the minimum watermark, say)
+/// give a window at the extreme instead of trapping.
 @inlinable
 func windowStart(_ timestamp: Int64, size: Int64, offset: Int64 = 0) -> Int64 {
-    let remainder = (timestamp - offset) % size
-    return remainder < 0 ? timestamp - remainder - size : timestamp - remainder
+    let remainder = (timestamp &- offset) % size
+    return remainder < 0 ? timestamp &- remainder &- size : timestamp &- remainder
 }

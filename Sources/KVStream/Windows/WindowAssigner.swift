@@ -2,14 +2,14 @@
 public protocol WindowAssigner: Sendable {
     /// Calls `body` once for each window containing `timestamp`; no allocation per record.
     func forEachWindow(containing timestamp: Int64, _ body: (TimeWindow) -> Void)
-    /// Whether windows of one key merge when they overlap (session windows).
-    var isMerging: Bool { get }
+    /// For windows of one key that merge when they come closer than this (session windows); nil otherwise.
+    var mergingGap: TimeSpan? { get }
     /// A short description for `kvstream describe`.
     var description: String { get }
 }
 
 extension WindowAssigner {
-    public var isMerging: Bool { false }
+    public var mergingGap: TimeSpan? { nil }
 }
 
 /// Fixed-size, non-overlapping windows: every record is in exactly one.
@@ -29,7 +29,7 @@ public struct TumblingWindows: WindowAssigner {
     @inlinable
     public func forEachWindow(containing timestamp: Int64, _ body: (TimeWindow) -> Void) {
         let start = windowStart(timestamp, size: size.milliseconds, offset: offset.milliseconds)
-        body(TimeWindow(start: start, end: start + size.milliseconds))
+        body(TimeWindow(start: start, end: start &+ size.milliseconds))
     }
 
     public var description: String { "tumbling \(size)" }
@@ -56,9 +56,10 @@ public struct SlidingWindows: WindowAssigner {
     public func forEachWindow(containing timestamp: Int64, _ body: (TimeWindow) -> Void) {
         let last = windowStart(timestamp, size: slide.milliseconds, offset: offset.milliseconds)
         var start = last
-        while start > timestamp - size.milliseconds {
-            body(TimeWindow(start: start, end: start + size.milliseconds))
-            start -= slide.milliseconds
+        for _ in 0..<(size.milliseconds + slide.milliseconds - 1) / slide.milliseconds {
+            guard start > timestamp &- size.milliseconds else { break }
+            body(TimeWindow(start: start, end: start &+ size.milliseconds))
+            start &-= slide.milliseconds
         }
     }
 
@@ -77,9 +78,9 @@ public struct SessionWindows: WindowAssigner {
     public static func withGap(_ gap: TimeSpan) -> SessionWindows { SessionWindows(gap: gap) }
 
     public func forEachWindow(containing timestamp: Int64, _ body: (TimeWindow) -> Void) {
-        body(TimeWindow(start: timestamp, end: timestamp + gap.milliseconds))
+        body(TimeWindow(start: timestamp, end: timestamp &+ gap.milliseconds))
     }
 
-    public var isMerging: Bool { true }
+    public var mergingGap: TimeSpan? { gap }
     public var description: String { "session gap \(gap)" }
 }
