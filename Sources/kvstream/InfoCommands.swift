@@ -56,8 +56,33 @@ struct CheckpointsCommand: ParsableCommand {
     @OptionGroup var topologyOptions: TopologyOptions
 
     func run() throws {
-        _ = try resolveJob(job)
-        throw UsageError("checkpoints: not available in this build (checkpoints arrive with the state issue)")
+        let definition = try resolveJob(job)
+        let topology = try topologyOptions.load()
+        let storage = CheckpointStorage(directory: try topology.checkpointDirectory(), job: definition.name)
+        let listings = storage.list()
+        guard !listings.isEmpty else {
+            print("no checkpoints of \(definition.name) under \(storage.root)")
+            return
+        }
+        print("id".padding(toLength: 8, withPad: " ", startingAt: 0) + "completed (UTC)".padding(toLength: 26, withPad: " ", startingAt: 0)
+              + "size".padding(toLength: 12, withPad: " ", startingAt: 0) + "tasks  state")
+        for listing in listings {
+            let id = String(listing.id).padding(toLength: 8, withPad: " ", startingAt: 0)
+            guard let m = listing.metadata else {
+                print(id + "-".padding(toLength: 26, withPad: " ", startingAt: 0) + "-".padding(toLength: 12, withPad: " ", startingAt: 0)
+                      + "-      " + (listing.problem ?? "unusable"))
+                continue
+            }
+            let when = CivilTime.iso8601(epochMillis: m.completedAt).padding(toLength: 26, withPad: " ", startingAt: 0)
+            let size = Self.bytes(m.totalBytes).padding(toLength: 12, withPad: " ", startingAt: 0)
+            let tasks = String(m.tasks.count).padding(toLength: 7, withPad: " ", startingAt: 0)
+            print(id + when + size + tasks + (m.final ? "complete (final)" : "complete"))
+        }
+    }
+
+    static func bytes(_ n: Int) -> String {
+        n >= 1 << 20 ? String(format: "%.1f MiB", Double(n) / 1_048_576)
+            : n >= 1 << 10 ? String(format: "%.1f KiB", Double(n) / 1024) : "\(n) B"
     }
 }
 

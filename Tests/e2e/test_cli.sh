@@ -87,5 +87,21 @@ else
     fail "SIGTERM stop: exit $rc, stderr: $(tail -c 400 live.err)"
 fi
 
+expect_exit 0 'complete \(final\)' "checkpoints lists the stop's final checkpoint" -- "$BIN" checkpoints realtime-aggregations
+
+# Running again resumes from that checkpoint.
+"$BIN" run realtime-aggregations --set sources.payments.rate=20000 --set sinks.postgres.path=live \
+    --set sinks.lake.path=live >live2.out 2>live2.err &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid
+rc=$?
+if [[ $rc -eq 0 ]] && grep -q 'restoring realtime-aggregations from checkpoint' live2.err; then
+    pass "a restarted job resumes from its latest checkpoint"
+else
+    fail "resume after stop: exit $rc, stderr: $(tail -c 400 live2.err)"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
