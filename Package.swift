@@ -33,6 +33,8 @@ let package = Package(
         ),
         // The payment event of SPEC section 2: decoding, validation, encoding and the synthetic generator.
         .target(name: "KVStreamPayments", swiftSettings: crossModule),
+        // Keyed state in RocksDB, behind the core's byte-level StateStore.
+        .target(name: "KVStreamRocksDB", dependencies: ["KVStream", "CRocksDB"], swiftSettings: crossModule),
         // Harnesses that drive one operator or one job without the world around it.
         .target(name: "KVStreamTesting", dependencies: ["KVStream"], swiftSettings: crossModule),
         // The job topologies, one file per job.
@@ -41,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "kvstream",
             dependencies: [
-                "KVStream", "KVStreamPayments", "KVStreamJobs",
+                "KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -49,13 +51,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "KVStreamBench",
-            dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting"],
+            dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting", "KVStreamRocksDB"],
             path: "bench/KVStreamBench",
             swiftSettings: crossModule
         ),
         .testTarget(
             name: "KVStreamTests",
-            dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs"]
+            dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs", "KVStreamRocksDB"]
         ),
     ],
     swiftLanguageModes: [.v6]

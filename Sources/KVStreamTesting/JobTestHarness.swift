@@ -13,28 +13,28 @@ public enum JobTestHarness {
     ///     sinks `type = "memory"`.
     ///   - sinkDelay: time each sink write takes, to simulate a slow sink.
     ///   - observe: called about every 10 ms while the job runs, with its metrics.
+    ///   - stateStore: keeps keyed state in this store (behind a cache of `state.cache_entries`) instead of memory.
     ///   - bounded: false runs the sources without end and stops the job (as SIGTERM does) after `stopAfter`.
     ///   - keepRows: false keeps only each table's row count and per-column sums (for benchmarks).
     public static func run(
-        _ job: JobDefinition, settings toml: String, bounded: Bool = true, stopAfter: Duration = .milliseconds(300),
-        sinkDelay: Duration = .zero, channelCapacity: Int = 8,
+        _ job: JobDefinition, settings toml: String, stateStore: StateStoreFactory? = nil, bounded: Bool = true,
+        stopAfter: Duration = .milliseconds(300), sinkDelay: Duration = .zero, channelCapacity: Int = 8,
         keepRows: Bool = true, logLevel: Logger.Level = .error, observe: (@Sendable (JobMetrics) -> Void)? = nil
     ) async throws -> RowStore {
         var logger = Logger(label: "kvstream.test")
         logger.logLevel = logLevel
         var settings = try Settings.parse(toml: toml, origin: "test topology")
-        if settings.value(at: "checkpoint.dir") == nil {
-            // Checkpoints of harness runs go to a directory of their own, removed afterwards.
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kvstream-harness-\(UUID())").path
-            try settings.apply(override: "checkpoint.dir=\(directory)")
-        }
-        defer { if let dir = try? settings.string("checkpoint.dir"), dir.contains("kvstream-harness-") {
-            try? FileManager.default.removeItem(atPath: dir)
-        } }
+        // Checkpoints and state stores of harness runs go to a directory of their own, removed afterwards.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kvstream-harness-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        if settings.value(at: "checkpoint.dir") == nil { try settings.apply(override: "checkpoint.dir=\(scratch)/checkpoints") }
+        try settings.apply(override: "state.dir=\(scratch)/state")
+        if stateStore != nil { try settings.apply(override: "state.backend=store") }
         let topology = Topology(settings: settings, origin: "test")
         let store = RowStore(keepRows: keepRows)
         var registry = ConnectorRegistry()
         registry.registerSink(type: "memory") { _, _, _ in CollectingSinkConnector(store: store, delay: sinkDelay) }
+        if let stateStore { registry.registerStateStore(type: "store", stateStore) }
         let plan = try PhysicalPlan(
             graph: try job.logicalGraph(), defaultParallelism: try topology.parallelism(),
             maxParallelism: try topology.maxParallelism())

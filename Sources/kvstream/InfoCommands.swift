@@ -36,7 +36,7 @@ struct DescribeCommand: ParsableCommand {
         var description = PlanDescription(plan: plan)
         // Bindings are shown when the topology resolves; describe still works when a source file is missing.
         if let runner = try? JobRunner(
-            plan: plan, topology: topology, connectors: connectorRegistry(), options: JobRunOptions(),
+            plan: plan, topology: topology, connectors: try connectorRegistry(topology), options: JobRunOptions(),
             logger: Logger(label: "kvstream.describe"))
         {
             for node in plan.graph.nodes {

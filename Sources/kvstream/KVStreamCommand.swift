@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVStream
 import KVStreamJobs
+import KVStreamRocksDB
 import Logging
 
 /// `kvstream`: runs, describes and feeds stream processing jobs (SPEC section 1).
@@ -90,5 +91,9 @@ struct TopologyOptions: ParsableArguments {
     func load() throws -> Topology { try Topology.load(path: topology, overrides: overrides) }
 }
 
-/// The connectors this executable links, by topology type name.
-func connectorRegistry() -> ConnectorRegistry { ConnectorRegistry() }
+/// The connectors and state backends this executable links, by topology type name.
+func connectorRegistry(_ topology: Topology) throws -> ConnectorRegistry {
+    var registry = ConnectorRegistry()
+    registry.registerStateStore(type: "rocksdb", RocksDBStateStore.factory(blockCacheMegabytes: try topology.stateCacheMegabytes()))
+    return registry
+}

@@ -37,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
         options.restore = restore
         let logger = Logger(label: "kvstream.\(definition.name)")
         let runner = try JobRunner(
-            plan: plan, topology: topology, connectors: connectorRegistry(), options: options, logger: logger)
+            plan: plan, topology: topology, connectors: try connectorRegistry(topology), options: options, logger: logger)
         let instances = plan.tasks.reduce(0) { $0 + $1.parallelism }
         logger.info(
             "starting \(definition.name) from \(topology.origin): \(plan.tasks.count) tasks, \(instances) instances\(bounded ? ", bounded" : "")")

@@ -5,7 +5,8 @@
 # from the input (the referee). Scenarios: parallelism 1, parallelism 3, parallelism 3 restored at 2, and a
 # corrupted newest checkpoint (the job must fall back to the one before). Ends with `N passed, N failed`.
 #
-# Environment: KVSTREAM_BIN, COUNT (events, 1500000), KILLS (per scenario, 10), SEED (kill timing; printed).
+# Environment: KVSTREAM_BIN, COUNT (events, 2500000), KILLS (per scenario, 10), SEED (kill timing; printed),
+# BACKEND (state backend of the killed runs: memory or rocksdb; default memory).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -24,8 +25,11 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 echo "work dir $T, kill timing seed $SEED"
 
 "$BIN" gen payments --count "$COUNT" --seed 5 --out events.jsonl --invalid-ratio 0.001 2>/dev/null
+BACKEND=${BACKEND:-memory}
 common=(realtime-aggregations --bounded --set sources.payments.type=file --set sources.payments.path=events.jsonl
-        --set checkpoint.interval=100ms --set checkpoint.retained=3)
+        --set checkpoint.interval=100ms --set checkpoint.retained=3 --set state.backend="$BACKEND"
+        --set state.dir=state-"$BACKEND")
+echo "state backend $BACKEND"
 
 run_to_end() { # OUT CKPT [--set ...]: one uninterrupted run
     local out=$1 ckpt=$2
@@ -66,7 +70,25 @@ killed_runs() {
     echo "$out: $done_kills kills"
 }
 
-checkpoints_of() { ls "$1/realtime-aggregations" 2>/dev/null | grep -c '^chk-'; }
+complete_checkpoints() { ls "$1"/realtime-aggregations/chk-*/_metadata 2>/dev/null | wc -l; }
+
+# ensure_checkpoint OUT CKPT [--set ...]: runs and kills the job after ~1.5 s until it has a complete checkpoint,
+# so that the next run really restores one.
+ensure_checkpoint() {
+    local out=$1 ckpt=$2
+    shift 2
+    local tries=0
+    while [[ $(complete_checkpoints "$ckpt") -eq 0 && $tries -lt 5 ]]; do
+        "$BIN" run "${common[@]}" --set sinks.postgres.path="$out" --set sinks.lake.path="$out" \
+            --set checkpoint.dir="$ckpt" "$@" >>"$out.log" 2>&1 &
+        local pid=$!
+        sleep 1.5
+        kill -KILL $pid 2>/dev/null
+        wait $pid 2>/dev/null
+        tries=$((tries + 1))
+    done
+    [[ $(complete_checkpoints "$ckpt") -gt 0 ]]
+}
 
 run_to_end ref ck-ref --set job.parallelism=1 && pass "uninterrupted reference run" || fail "reference run"
 
@@ -82,7 +104,8 @@ else
     fail "parallelism 3 runs"
 fi
 
-if killed_runs r32 ck-r32 5 --set job.parallelism=3 && run_to_end r32 ck-r32 --set job.parallelism=2; then
+if killed_runs r32 ck-r32 5 --set job.parallelism=3 && ensure_checkpoint r32 ck-r32 --set job.parallelism=3 \
+    && run_to_end r32 ck-r32 --set job.parallelism=2; then
     grep -q "restoring realtime-aggregations from checkpoint" r32.log \
         && pass "parallelism 3 killed 5 times, then restored and completed at parallelism 2" \
         || fail "rescale run did not restore from a checkpoint"
@@ -90,7 +113,7 @@ else
     fail "rescale runs"
 fi
 
-if killed_runs cor ck-cor 4 --set job.parallelism=2; then
+if killed_runs cor ck-cor 4 --set job.parallelism=2 && ensure_checkpoint cor ck-cor --set job.parallelism=2; then
     newest=$(ls ck-cor/realtime-aggregations 2>/dev/null | sed -n 's/^chk-//p' | sort -n | while read -r id; do
         [[ -f ck-cor/realtime-aggregations/chk-$id/_metadata ]] && echo "ck-cor/realtime-aggregations/chk-$id"
     done | tail -1)

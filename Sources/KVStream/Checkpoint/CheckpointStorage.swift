@@ -112,6 +112,18 @@ public struct CheckpointStorage: Sendable {
         }
     }
 
+    /// Removes checkpoints newer than `id` (0: all): a run that restores `id` will write checkpoints with those
+    /// ids again, and whatever an earlier, killed run left under them is garbage.
+    func removeCheckpoints(after id: Int64) throws {
+        for listing in list() where listing.id > id {
+            do {
+                try FileManager.default.removeItem(atPath: directory(listing.id))
+            } catch {
+                throw ConnectorError("cannot remove stale checkpoint \(directory(listing.id)): \(error.localizedDescription)")
+            }
+        }
+    }
+
     static func fileSafe(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
     }

@@ -29,6 +29,7 @@ enum SnapshotFile {
                 to.encode(to: &w)
             }
         }
+        snapshot.storeCheckpoint.encode(to: &w)
         var bytes = w.bytes
         let crc = CRC32.checksum(bytes)
         withUnsafeBytes(of: crc.bigEndian) { bytes.append(contentsOf: $0) }
@@ -61,6 +62,7 @@ enum SnapshotFile {
             case let kind: throw BinaryDecodingError("\(origin): unknown commit kind \(kind)")
             }
         }
+        snapshot.storeCheckpoint = try String?(from: &r)
         return snapshot
     }
 

@@ -15,13 +15,15 @@ final class TaskCheckpointing {
     let maxParallelism: Int
     let keyGroups: ClosedRange<Int>
     let restored: RestoredState?
-    let backend: MemoryStateBackend
+    let backend: TaskStateBackend
     let progress: CheckpointProgress
+    /// The operators of the task's chain (they own the state restored into it).
+    var operatorNames: Set<String> = []
     private var participants: [any CheckpointParticipant] = []
 
     init(
         coordinator: CheckpointCoordinator?, instance: TaskInstanceID, maxParallelism: Int,
-        keyGroups: ClosedRange<Int>, restored: RestoredState?, backend: MemoryStateBackend,
+        keyGroups: ClosedRange<Int>, restored: RestoredState?, backend: TaskStateBackend,
         progress: CheckpointProgress = CheckpointProgress()
     ) {
         self.coordinator = coordinator
@@ -39,11 +41,18 @@ final class TaskCheckpointing {
     /// The newest checkpoint the coordinator completed (its commits are done).
     var lastCompletedCheckpoint: Int64 { progress.lastCompleted }
 
-    /// The task's whole snapshot as of now.
+    /// The task's whole snapshot as of now. Keyed state in a store goes into a store checkpoint inside the
+    /// checkpoint's directory; a final snapshot (no checkpoint id yet) carries its entries instead.
     func takeSnapshot(checkpointID: Int64) throws -> TaskSnapshot {
         let builder = SnapshotBuilder(checkpointID: checkpointID, maxParallelism: maxParallelism)
         for participant in participants { participant.snapshotState(into: builder) }
-        try backend.snapshot(into: builder)
+        var storeDirectory: String?
+        if backend.store != nil, checkpointID > 0, let storage = coordinator?.storage {
+            let directory = storage.directory(checkpointID)
+            try FileSystem.makeDirectories(directory)
+            storeDirectory = directory + "/" + CheckpointStorage.fileSafe(instance.task) + "-\(instance.subtask).store"
+        }
+        try backend.snapshot(into: builder, storeDirectory: storeDirectory)
         return builder.snapshot
     }
 

@@ -19,6 +19,8 @@ public struct TaskSnapshot: Sendable {
     public var keyed: [KeyedEntry] = []
     public var operatorState: [OperatorEntry] = []
     public var commits: [CommitAction] = []
+    /// A copy of the instance's state store, by name inside the checkpoint directory (instead of keyed entries).
+    public var storeCheckpoint: String?
 
     public init() {}
 }
@@ -68,6 +70,11 @@ public final class SnapshotBuilder {
     }
 
     public func addCommit(_ action: CommitAction) { snapshot.commits.append(action) }
+
+    /// Records that the keyed state is in a store checkpoint at `directory` (its last path component is kept).
+    func setStoreCheckpoint(_ directory: String) {
+        snapshot.storeCheckpoint = String(directory.split(separator: "/").last ?? Substring(directory))
+    }
 }
 
 /// The state restored into one task instance: keyed entries of its key groups, and every operator entry.
@@ -75,9 +82,15 @@ public final class RestoredState: Sendable {
     public let checkpointID: Int64
     private let keyed: [String: [TaskSnapshot.KeyedEntry]]
     private let operatorState: [String: [[UInt8]]]
+    /// Store checkpoints of the instances the state comes from (absolute paths).
+    let storeCheckpoints: [String]
 
-    init(checkpointID: Int64, keyed: [TaskSnapshot.KeyedEntry], operatorState: [TaskSnapshot.OperatorEntry]) {
+    init(
+        checkpointID: Int64, keyed: [TaskSnapshot.KeyedEntry], operatorState: [TaskSnapshot.OperatorEntry],
+        storeCheckpoints: [String] = []
+    ) {
         self.checkpointID = checkpointID
+        self.storeCheckpoints = storeCheckpoints
         self.keyed = Dictionary(grouping: keyed, by: \.name)
         self.operatorState = Dictionary(grouping: operatorState, by: \.name).mapValues { $0.map(\.value) }
     }

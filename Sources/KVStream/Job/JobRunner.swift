@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// How a run behaves (SPEC section 1, `kvstream run`).
@@ -39,17 +40,30 @@ public final class JobRunner: Sendable {
 
     /// Resolves every source and sink binding up front, so that a configuration mistake stops the job before
     /// anything runs.
+    private let stateStores: StateStoreFactory?
+    private let stateDirectory: String
+    private let cacheEntries: Int
+
     public init(
         plan: PhysicalPlan, topology: Topology, connectors: ConnectorRegistry, options: JobRunOptions,
         metrics: JobMetrics = JobMetrics(), stop: StopSignal = StopSignal(), logger: Logger
     ) throws {
+        let backend = try topology.stateBackend()
+        if backend == "memory" {
+            stateStores = nil
+        } else if let factory = connectors.stateStore(backend) {
+            stateStores = factory
+        } else {
+            throw topology.settings.error(at: "state.backend", "unknown state backend \"\(backend)\" (memory or rocksdb)")
+        }
+        stateDirectory = try topology.stateDirectory() + "/" + plan.graph.jobName + "/run-\(Clock.nowMillis())-\(getpid())"
+        cacheEntries = try topology.stateCacheEntries()
         self.plan = plan
         self.topology = topology
         self.options = options
         self.metrics = metrics
         self.stop = stop
         self.logger = logger
-        _ = try topology.stateBackend()
         storage = CheckpointStorage(directory: try topology.checkpointDirectory(), job: plan.graph.jobName)
         _ = try topology.checkpointInterval()
         var sources: [Int: SourceBinding] = [:]
@@ -93,14 +107,16 @@ public final class JobRunner: Sendable {
 
     /// The checkpoint to resume from, with its snapshots: the newest valid one for `.latest`, skipping (with a
     /// warning) any whose metadata or files are missing or corrupt.
-    func checkpointToRestore() throws -> (CheckpointMetadata, [(CheckpointMetadata.TaskFile, TaskSnapshot)])? {
+    func checkpointToRestore() throws
+        -> (CheckpointMetadata, [(CheckpointMetadata.TaskFile, TaskSnapshot)], String)?
+    {
         switch options.restore {
         case .none:
             return nil
         case .path(let path):
             let (metadata, directory) = try CheckpointStorage.readMetadata(at: path)
             try checkCompatible(metadata)
-            return (metadata, try storage.readSnapshots(metadata, in: directory))
+            return (metadata, try storage.readSnapshots(metadata, in: directory), directory)
         case .latest:
             for listing in storage.list() {
                 guard let metadata = listing.metadata else {
@@ -111,7 +127,7 @@ public final class JobRunner: Sendable {
                 }
                 do {
                     try checkCompatible(metadata)
-                    return (metadata, try storage.readSnapshots(metadata))
+                    return (metadata, try storage.readSnapshots(metadata), storage.directory(metadata.checkpointID))
                 } catch let error as ConfigError {
                     throw error
                 } catch {
@@ -137,11 +153,14 @@ public final class JobRunner: Sendable {
     public func run() async throws {
         let graph = plan.graph
         let restoredCheckpoint = try checkpointToRestore()
-        if let (metadata, _) = restoredCheckpoint {
+        if let (metadata, _, _) = restoredCheckpoint {
             // Its commits may not all have happened before the previous run stopped; they are idempotent.
             try CheckpointCoordinator.commit(metadata)
             logger.info("restoring \(graph.jobName) from checkpoint \(metadata.checkpointID)")
         }
+        // Checkpoints after the restored one (incomplete ones of a killed run, or complete ones the restore skips,
+        // like a corrupt newest) would collide with the ids this run gives its checkpoints.
+        try storage.removeCheckpoints(after: restoredCheckpoint?.0.checkpointID ?? 0)
         for node in graph.nodes {
             if case .sink(_, let table) = node.kind {
                 try sinks[node.id]?.recover(table: table, restoredCheckpoint: restoredCheckpoint?.0.checkpointID ?? 0)
@@ -182,7 +201,9 @@ public final class JobRunner: Sendable {
         let empty = plan.emptyInstances(splitCounts: splitCounts)
         let wiring = Wiring(
             runner: self, gates: gates, emptyInstances: empty, coordinator: coordinator, triggers: triggers,
-            restored: restoredCheckpoint.map { RestoredCheckpoint(id: $0.0.checkpointID, snapshots: $0.1.map(\.1)) })
+            restored: restoredCheckpoint.map {
+                RestoredCheckpoint(id: $0.0.checkpointID, snapshots: $0.1.map(\.1), directory: $0.2)
+            })
         let completion = JobCompletion(instances: instances.count)
         for task in plan.tasks {
             for subtask in 0..<task.parallelism {
@@ -216,6 +237,7 @@ public final class JobRunner: Sendable {
             ticker.cancel()
             checkpointer.cancel()
         }
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         try await completion.wait()
         checkpointer.cancel()
         // Every instance finished: the final checkpoint (their final states) completes and commits the output.
@@ -227,14 +249,22 @@ public final class JobRunner: Sendable {
 
     fileprivate func environment(
         task: PhysicalPlan.Task, subtask: Int, coordinator: CheckpointCoordinator, restored: RestoredState?
-    ) -> TaskEnvironment {
+    ) throws -> TaskEnvironment {
         let name = plan.graph.nodes[task.head].name
+        let keyGroups = KeyGroup.range(operatorIndex: subtask, maxParallelism: plan.maxParallelism,
+                                       parallelism: task.parallelism)
+        // Only tasks with keyed operators need a store; a task's store lives in a directory of this run.
+        let keyed = task.nodes.contains { plan.graph.nodes[$0].inputs.contains { $0.partitioning == .hash } }
+        var store: StateStore?
+        if let stateStores, keyed {
+            store = try stateStores(stateDirectory + "/" + CheckpointStorage.fileSafe(name) + "-\(subtask)")
+        }
+        let backend = TaskStateBackend(store: store, maxParallelism: plan.maxParallelism, cacheLimit: cacheEntries)
         let checkpointing = TaskCheckpointing(
             coordinator: coordinator, instance: TaskInstanceID(task: name, subtask: subtask),
-            maxParallelism: plan.maxParallelism,
-            keyGroups: KeyGroup.range(operatorIndex: subtask, maxParallelism: plan.maxParallelism,
-                                      parallelism: task.parallelism),
-            restored: restored, backend: MemoryStateBackend(), progress: coordinator.progress)
+            maxParallelism: plan.maxParallelism, keyGroups: keyGroups, restored: restored, backend: backend,
+            progress: coordinator.progress)
+        try backend.ingest(keyGroups: keyGroups, operators: Set(task.nodes.map { plan.graph.nodes[$0].name }))
         return TaskEnvironment(
             jobName: plan.graph.jobName, taskName: name, subtask: subtask, metrics: metrics, failures: failures,
             stop: stop, checkpointing: checkpointing)
@@ -249,6 +279,8 @@ public final class JobRunner: Sendable {
 struct RestoredCheckpoint: Sendable {
     let id: Int64
     let snapshots: [TaskSnapshot]
+    /// The checkpoint's directory (store checkpoints are inside it).
+    let directory: String
 
     /// The state of the operators `names` in key groups `keyGroups`, from every old instance.
     func state(operators names: Set<String>, keyGroups: ClosedRange<Int>) -> RestoredState {
@@ -261,7 +293,9 @@ struct RestoredCheckpoint: Sendable {
             keyed += snapshot.keyed.filter { keyGroups.contains($0.keyGroup) && names.contains(owner($0.name)) }
             operatorState += snapshot.operatorState.filter { names.contains(owner($0.name)) }
         }
-        return RestoredState(checkpointID: id, keyed: keyed, operatorState: operatorState)
+        return RestoredState(
+            checkpointID: id, keyed: keyed, operatorState: operatorState,
+            storeCheckpoints: snapshots.compactMap { $0.storeCheckpoint.map { directory + "/" + $0 } })
     }
 }
 
@@ -281,7 +315,7 @@ private struct Wiring: Sendable {
                                        parallelism: task.parallelism)
         let restoredState = restored?.state(
             operators: Set(task.nodes.map { graph.nodes[$0].name }), keyGroups: keyGroups)
-        let environment = runner.environment(
+        let environment = try runner.environment(
             task: task, subtask: subtask, coordinator: coordinator, restored: restoredState)
         let backend = environment.checkpointing.backend
         let head = graph.nodes[task.head]

@@ -65,14 +65,19 @@ public struct Topology: Sendable {
 
     /// `state.backend`: where keyed state lives.
     public func stateBackend() throws(ConfigError) -> String {
-        let backend = try settings.string("state.backend") ?? "memory"
-        guard ["memory"].contains(backend) else {
-            throw settings.error(
-                at: "state.backend",
-                "\"\(backend)\" is not available in this build (RocksDB state arrives with the state issue); use \"memory\"")
-        }
-        return backend
+        try settings.string("state.backend") ?? "memory"
     }
+
+    /// `state.dir`: where the keyed state stores of running tasks live.
+    public func stateDirectory() throws(ConfigError) -> String { try settings.string("state.dir") ?? "state/rocksdb" }
+
+    /// `state.cache_entries`: entries per state kept in memory in front of the store.
+    public func stateCacheEntries() throws(ConfigError) -> Int {
+        try positive("state.cache_entries", default: 1_000_000)
+    }
+
+    /// `state.cache_mb`: the store's own block cache.
+    public func stateCacheMegabytes() throws(ConfigError) -> Int { try positive("state.cache_mb", default: 256) }
 
     /// How the source `name` of a job is bound (`[sources.NAME]`).
     public func sourceBinding(_ name: String, bounded: Bool) throws(ConfigError) -> SourceBinding {
@@ -131,6 +136,14 @@ public struct ConnectorRegistry: Sendable {
     public typealias SinkFactory = @Sendable (_ name: String, _ section: Settings, _ topology: Topology) throws -> any SinkConnector
 
     private var sinkFactories: [String: SinkFactory] = [:]
+    private var stateStoreFactories: [String: StateStoreFactory] = [:]
+
+    /// Registers a durable state backend (`state.backend = type`).
+    public mutating func registerStateStore(type: String, _ factory: @escaping StateStoreFactory) {
+        stateStoreFactories[type] = factory
+    }
+
+    func stateStore(_ type: String) -> StateStoreFactory? { stateStoreFactories[type] }
 
     public init() {
         registerSink(type: "jsonl") { name, section, _ in
@@ -155,3 +168,6 @@ public struct ConnectorRegistry: Sendable {
         return try factory(name, table, topology)
     }
 }
+
+/// Makes a task instance's state store in the given working directory.
+public typealias StateStoreFactory = @Sendable (_ directory: String) throws -> StateStore

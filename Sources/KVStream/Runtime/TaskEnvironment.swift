@@ -45,5 +45,6 @@ final class TaskEnvironment {
     /// Throws the job's first failure, so that every task stops soon after one fails.
     func checkFailure() throws {
         if let failure = failures.failure { throw failure }
+        if let error = checkpointing.backend.takeStoreError() { throw error }
     }
 }

@@ -34,30 +34,52 @@ public protocol KeyedStateBackend: AnyObject {
 ///   implementations run unspecialized (measured: most of the time went to generic metadata lookups). A durable
 ///   backend puts a byte-level store behind this table rather than subclassing it.
 public final class KeyedValueTable<K: StateKey, N: StateNamespace, V: StateValue> {
+    /// Every entry (memory backend), or the cache of hot entries in front of ``backing``.
     @usableFromInline var entries: [StateEntryKey<K, N>: V] = [:]
+    /// The store behind the cache, when the backend has one.
+    @usableFromInline let backing: StoreBinding?
+    /// Entries changed (or deleted) since they were last written to the store.
+    @usableFromInline var dirty: Set<StateEntryKey<K, N>> = []
 
-    public init() {}
+    public init() { backing = nil }
 
-    @inlinable public func get(_ key: K, _ namespace: N) -> V? { entries[StateEntryKey(key: key, namespace: namespace)] }
+    init(backing: StoreBinding?) { self.backing = backing }
 
-    @inlinable public func put(_ key: K, _ namespace: N, _ value: V) {
-        entries[StateEntryKey(key: key, namespace: namespace)] = value
+    @inlinable public func get(_ key: K, _ namespace: N) -> V? {
+        let k = StateEntryKey(key: key, namespace: namespace)
+        if backing != nil { load(k) }
+        return entries[k]
     }
 
-    @inlinable public func remove(_ key: K, _ namespace: N) {
-        entries.removeValue(forKey: StateEntryKey(key: key, namespace: namespace))
-    }
+    @inlinable public func put(_ key: K, _ namespace: N, _ value: V) { update(key, namespace) { $0 = value } }
+
+    @inlinable public func remove(_ key: K, _ namespace: N) { update(key, namespace) { $0 = nil } }
 
     /// Reads, changes and writes back one entry with a single lookup; setting the value to nil removes it.
     @inlinable public func update<R>(_ key: K, _ namespace: N, _ body: (inout V?) -> R) -> R {
-        body(&entries[StateEntryKey(key: key, namespace: namespace)])
+        let k = StateEntryKey(key: key, namespace: namespace)
+        guard backing != nil else { return body(&entries[k]) }
+        load(k)
+        let result = body(&entries[k])
+        dirty.insert(k)
+        if entries.count > backing!.cacheLimit { evict() }
+        return result
     }
 
-    /// Visits every entry (snapshots, TTL cleanup, tests).
+    /// Visits every entry (snapshots, tests), in the cache and in the store.
     public func forEach(_ body: (K, N, V) -> Void) {
         for (k, v) in entries { body(k.key, k.namespace, v) }
+        guard let backing, backing.mayContain else { return }
+        try? backing.store.scan(backing.table, prefix: []) { keyBytes, valueBytes in
+            guard let (k, v) = decodeStored(keyBytes, valueBytes), entries[k] == nil, !dirty.contains(k) else {
+                return true
+            }
+            body(k.key, k.namespace, v)
+            return true
+        }
     }
 
+    /// Entries in memory (all of them for the memory backend).
     public var count: Int { entries.count }
 }
 
@@ -76,28 +98,67 @@ public struct StateEntryKey<K: Hashable, N: Hashable>: Hashable {
 ///
 /// - Important: `final` for the same reason as ``KeyedValueTable``.
 public final class WindowTable<K: StateKey, A: StateValue> {
+    /// Every accumulator (memory backend), or the cache of hot ones in front of ``backing``.
     @usableFromInline var byWindow: [TimeWindow: [K: A]] = [:]
+    @usableFromInline let backing: StoreBinding?
+    /// Per window: keys changed since last written to the store.
+    @usableFromInline var dirty: [TimeWindow: Set<K>] = [:]
+    /// Windows some of whose accumulators are in the store: only their cache misses need a read.
+    @usableFromInline var spilled: Set<TimeWindow> = []
+    @usableFromInline var cached = 0
 
-    public init() {}
+    public init() { backing = nil }
+
+    init(backing: StoreBinding?) { self.backing = backing }
 
     /// Changes one accumulator in place; setting it to nil removes it.
     @inlinable public func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
-        body(&byWindow[window, default: [:]][key])
+        guard backing != nil else { return body(&byWindow[window, default: [:]][key]) }
+        load(key, window)
+        let before = byWindow[window]?[key] != nil
+        let result = body(&byWindow[window, default: [:]][key])
+        let after = byWindow[window]?[key] != nil
+        cached += (after ? 1 : 0) - (before ? 1 : 0)
+        dirty[window, default: []].insert(key)
+        if cached > backing!.cacheLimit { evict() }
+        return result
     }
 
-    @inlinable public func get(_ key: K, _ window: TimeWindow) -> A? { byWindow[window]?[key] }
+    @inlinable public func get(_ key: K, _ window: TimeWindow) -> A? {
+        if backing != nil { load(key, window) }
+        return byWindow[window]?[key]
+    }
 
-    /// Visits the accumulators of one window.
+    /// Visits the accumulators of one window, in the cache and in the store.
     public func forEach(in window: TimeWindow, _ body: (K, A) -> Void) {
-        guard let keys = byWindow[window] else { return }
-        for (k, a) in keys { body(k, a) }
+        let inMemory = byWindow[window] ?? [:]
+        for (k, a) in inMemory { body(k, a) }
+        guard let backing, spilled.contains(window) else { return }
+        let changed = dirty[window] ?? []
+        try? backing.store.scan(backing.table, prefix: StoreBinding.windowPrefix(window)) { keyBytes, valueBytes in
+            guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory[k] == nil, !changed.contains(k)
+            else { return true }
+            body(k, a)
+            return true
+        }
     }
 
     /// Drops a whole window.
-    public func removeWindow(_ window: TimeWindow) { byWindow.removeValue(forKey: window) }
+    public func removeWindow(_ window: TimeWindow) {
+        cached -= byWindow.removeValue(forKey: window)?.count ?? 0
+        dirty[window] = nil
+        guard let backing, spilled.remove(window) != nil else { return }
+        var batch = StoreBatch()
+        try? backing.store.scan(backing.table, prefix: StoreBinding.windowPrefix(window)) { keyBytes, _ in
+            batch.delete(backing.table, key: Array(keyBytes))
+            return true
+        }
+        try? backing.store.write(batch)
+    }
 
     /// The windows that hold state.
-    public var windows: [TimeWindow] { Array(byWindow.keys) }
+    public var windows: [TimeWindow] { Array(Set(byWindow.keys).union(spilled)) }
 
+    /// Accumulators in memory (all of them for the memory backend).
     public var count: Int { byWindow.values.reduce(0) { $0 + $1.count } }
 }

@@ -92,7 +92,7 @@ private final class HarnessChain {
     let maxParallelism: Int
     let metrics: JobMetrics
     let failures: FailureSlot
-    let backend = MemoryStateBackend()
+    let backend = TaskStateBackend()
     lazy var checkpointing = TaskCheckpointing(
         coordinator: nil, instance: TaskInstanceID(task: "harness", subtask: 0), maxParallelism: maxParallelism,
         keyGroups: 0...(maxParallelism - 1), restored: nil, backend: backend)

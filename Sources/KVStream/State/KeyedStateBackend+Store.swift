@@ -1,0 +1,147 @@
+/// The cache logic of the state tables when a ``StateStore`` backs them.
+extension KeyedValueTable {
+    /// Brings an entry into the cache from the store, if it is there and not cached.
+    @usableFromInline func load(_ k: StateEntryKey<K, N>) {
+        guard let backing, backing.mayContain, entries[k] == nil, !dirty.contains(k) else { return }
+        do {
+            guard let bytes = try backing.store.get(backing.table, key: backing.valueKey(k.key, k.namespace)) else {
+                return
+            }
+            var r = BinaryReader(bytes)
+            entries[k] = try V(from: &r)
+        } catch {
+            backing.onError(error)
+        }
+    }
+
+    /// Writes a tenth of the cache back and drops it; Swift's hash order makes the choice effectively random.
+    @usableFromInline func evict() {
+        guard let backing else { return }
+        let victims = Array(entries.keys.prefix(max(1, entries.count / 10)))
+        var batch = StoreBatch()
+        for k in victims where dirty.contains(k) {
+            batch.put(backing.table, key: backing.valueKey(k.key, k.namespace), value: backing.encode(entries[k]!))
+            dirty.remove(k)
+        }
+        for k in victims { entries[k] = nil }
+        write(batch, backing)
+    }
+
+    /// Writes every changed entry to the store (before a checkpoint of the store).
+    func writeBack() {
+        guard let backing, !dirty.isEmpty else { return }
+        var batch = StoreBatch()
+        for k in dirty {
+            let key = backing.valueKey(k.key, k.namespace)
+            if let value = entries[k] { batch.put(backing.table, key: key, value: backing.encode(value)) }
+            else { batch.delete(backing.table, key: key) }
+        }
+        dirty.removeAll()
+        write(batch, backing)
+    }
+
+    private func write(_ batch: StoreBatch, _ backing: StoreBinding) {
+        guard !batch.isEmpty else { return }
+        backing.mayContain = true
+        do { try backing.store.write(batch) } catch { backing.onError(error) }
+    }
+
+    /// An entry read back from the store: `key group | key | namespace`, value.
+    func decodeStored(_ keyBytes: UnsafeRawBufferPointer, _ valueBytes: UnsafeRawBufferPointer)
+        -> (StateEntryKey<K, N>, V)?
+    {
+        var r = BinaryReader(Array(keyBytes.dropFirst(2)))
+        var v = BinaryReader(Array(valueBytes))
+        guard let key = try? K(from: &r), let namespace = try? N(from: &r), let value = try? V(from: &v) else {
+            return nil
+        }
+        return (StateEntryKey(key: key, namespace: namespace), value)
+    }
+}
+
+extension WindowTable {
+    @usableFromInline func load(_ key: K, _ window: TimeWindow) {
+        guard let backing, spilled.contains(window), byWindow[window]?[key] == nil,
+              dirty[window]?.contains(key) != true
+        else { return }
+        do {
+            guard let bytes = try backing.store.get(backing.table, key: backing.windowKey(window, key)) else { return }
+            var r = BinaryReader(bytes)
+            byWindow[window, default: [:]][key] = try A(from: &r)
+            cached += 1
+        } catch {
+            backing.onError(error)
+        }
+    }
+
+    /// Writes back and drops a tenth of the cached accumulators, from the windows that end last (the ones that
+    /// fire last are the coldest).
+    @usableFromInline func evict() {
+        guard let backing else { return }
+        var remaining = max(1, cached / 10)
+        var batch = StoreBatch()
+        for window in byWindow.keys.sorted(by: >) where remaining > 0 {
+            guard var keys = byWindow[window] else { continue }
+            let changed = dirty[window] ?? []
+            for key in Array(keys.keys.prefix(remaining)) {
+                if changed.contains(key), let value = keys[key] {
+                    batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
+                    dirty[window]?.remove(key)
+                }
+                keys[key] = nil
+                remaining -= 1
+                cached -= 1
+            }
+            byWindow[window] = keys.isEmpty ? nil : keys
+            spilled.insert(window)
+        }
+        write(batch, backing)
+    }
+
+    func writeBack() {
+        guard let backing, !dirty.isEmpty else { return }
+        var batch = StoreBatch()
+        for (window, keys) in dirty {
+            for key in keys {
+                let storeKey = backing.windowKey(window, key)
+                if let value = byWindow[window]?[key] {
+                    batch.put(backing.table, key: storeKey, value: backing.encode(value))
+                } else {
+                    batch.delete(backing.table, key: storeKey)
+                }
+            }
+            spilled.insert(window)
+        }
+        dirty.removeAll()
+        write(batch, backing)
+    }
+
+    private func write(_ batch: StoreBatch, _ backing: StoreBinding) {
+        guard !batch.isEmpty else { return }
+        backing.mayContain = true
+        do { try backing.store.write(batch) } catch { backing.onError(error) }
+    }
+
+    /// An entry read back from the store: `window | key group | key`, accumulator.
+    func decodeStored(_ window: TimeWindow, _ keyBytes: UnsafeRawBufferPointer, _ valueBytes: UnsafeRawBufferPointer)
+        -> (K, A)?
+    {
+        let prefix = StoreBinding.windowPrefix(window).count + 2
+        var r = BinaryReader(Array(keyBytes.dropFirst(prefix)))
+        var v = BinaryReader(Array(valueBytes))
+        guard let key = try? K(from: &r), let value = try? A(from: &v) else { return nil }
+        return (key, value)
+    }
+
+    /// Windows with entries in the store, found after a restore (their prefix is the first 16 bytes of a key).
+    func noteSpilledWindows() {
+        guard let backing else { return }
+        var seen: Set<TimeWindow> = []
+        try? backing.store.scan(backing.table, prefix: []) { keyBytes, _ in
+            var r = BinaryReader(Array(keyBytes.prefix(16)))
+            if let window = try? TimeWindow(from: &r) { seen.insert(window) }
+            return true
+        }
+        spilled.formUnion(seen)
+    }
+}
