@@ -22,8 +22,9 @@ struct CountPerKey: KeyedProcessFunction {
     }
 }
 
-@Suite struct RocksDBStateTests {
-    static func job(_ records: [(value: Item, timestamp: Int64)]) -> JobDefinition {
+/// Part of ``RuntimeTests`` so that it never runs beside the memory-bound test.
+extension RuntimeTests {
+    static func bigStateJob(_ records: [(value: Item, timestamp: Int64)]) -> JobDefinition {
         JobDefinition(name: "big-state", summary: "test") { job in
             let source = job.source("items", arraySource(records), watermarks: .boundedOutOfOrderness(.zero))
             source.keyBy { $0.key }.process("count") { CountPerKey() }.sink("out", table: "counts")
@@ -39,9 +40,9 @@ struct CountPerKey: KeyedProcessFunction {
         var records: [(value: Item, timestamp: Int64)] = []
         for i in 0..<80_000 { records.append((Item("k\(i % 50_000)", Int64(i % 7)), Int64(i))) }
         let settings = topology(parallelism: 2, count: records.count) + "\n[state]\ncache_entries = 2500\n"
-        let memory = try await JobTestHarness.run(Self.job(records), settings: settings)
+        let memory = try await JobTestHarness.run(Self.bigStateJob(records), settings: settings)
         let rocks = try await JobTestHarness.run(
-            Self.job(records), settings: settings, stateStore: RocksDBStateStore.factory(blockCacheMegabytes: 16))
+            Self.bigStateJob(records), settings: settings, stateStore: RocksDBStateStore.factory(blockCacheMegabytes: 16))
         #expect(rocks.rows("counts", as: SumRow.self).count == 50_000)
         let memoryCounts = Set(memory.rows("counts", as: SumRow.self))
         #expect(memoryCounts.count == 50_000)

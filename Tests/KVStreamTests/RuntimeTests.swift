@@ -59,7 +59,8 @@ func windowedSumJob(_ records: [(value: Item, timestamp: Int64)]) -> JobDefiniti
     }
 }
 
-@Suite struct RuntimeTests {
+/// Serialized: the memory-bound test reads the process's resident memory, which parallel tests would inflate.
+@Suite(.serialized) struct RuntimeTests {
     @Test func resultsDoNotDependOnParallelism() async throws {
         let records = items(count: 50_000, keys: 100)
         var expected: [SumRow: Int] = [:]
