@@ -93,3 +93,37 @@ struct Reminder: KeyedProcessFunction {
         #expect(h.output.map(\.timestamp) == [20, 7, 40, 7])
     }
 }
+
+/// Remembers the last value per key for 50 ms of processing time.
+struct Remember: KeyedProcessFunction {
+    var last: ValueState<String, Int64>!
+    var all: ListState<String, Int64>!
+
+    mutating func open(_ context: KeyedContext<String>) {
+        last = context.valueState("last", ttl: .milliseconds(50))
+        all = context.listState("all", ttl: .milliseconds(50))
+    }
+
+    mutating func processElement(_ value: Item, context: KeyedContext<String>, out: inout Collector<String>) {
+        if value.value < 0 {
+            out.emit("\(context.key): last=\(last.value.map(String.init) ?? "none") all=\(all.values)")
+        } else {
+            last.update(value.value)
+            all.append(value.value)
+        }
+    }
+}
+
+@Suite struct StateTTLTests {
+    @Test func valuesExpireAfterTheirTimeToLive() async throws {
+        let h = try OperatorTestHarness<Item, String> { $0.keyBy { $0.key }.process("remember") { Remember() } }
+        h.push([Item("a", 1), Item("a", 2), Item("a", -1)], timestamps: [1, 2, 3])
+        #expect(h.drainOutput() == ["a: last=2 all=[1, 2]"])
+        try await Task.sleep(for: .milliseconds(80))
+        h.push(Item("a", -1), at: 4)
+        #expect(h.drainOutput() == ["a: last=none all=[]"])
+        // A write starts a new life.
+        h.push([Item("a", 7), Item("a", -1)], timestamps: [5, 6])
+        #expect(h.drainOutput() == ["a: last=7 all=[7]"])
+    }
+}

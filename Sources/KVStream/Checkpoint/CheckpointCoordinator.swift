@@ -63,6 +63,7 @@ public actor CheckpointCoordinator {
         if let current = pending {
             guard now - current.barrier.triggeredAt > timeoutMillis else { return nil }
             logger.warning("checkpoint \(current.barrier.id) timed out after \(timeoutMillis) ms: abandoned")
+            metrics.checkpointsFailed.add(1, ordering: .relaxed)
             abandon(current.barrier.id)
         }
         guard finished.count < instances.count else { return nil }
@@ -78,6 +79,14 @@ public actor CheckpointCoordinator {
         current.snapshots[instance] = snapshot
         pending = current
         completeIfReady()
+    }
+
+    /// A task instance could not snapshot checkpoint `id`: it is abandoned; the job goes on.
+    func decline(_ id: Int64, instance: TaskInstanceID, reason: String) {
+        guard pending?.barrier.id == id else { return }
+        logger.warning("checkpoint \(id) abandoned: \(instance) could not snapshot its state: \(reason)")
+        metrics.checkpointsFailed.add(1, ordering: .relaxed)
+        abandon(id)
     }
 
     func finished(_ instance: TaskInstanceID, snapshot: TaskSnapshot) {
@@ -99,11 +108,20 @@ public actor CheckpointCoordinator {
         for (instance, snapshot) in finished where snapshots[instance] == nil { snapshots[instance] = snapshot }
         guard snapshots.count == instances.count else { return }
         pending = nil
+        let isFinal = finished.count == instances.count
         do {
             try complete(current.barrier, snapshots: snapshots)
         } catch {
-            logger.error("checkpoint \(current.barrier.id) could not be completed: \(error)")
-            failure = error
+            // A periodic checkpoint that cannot be written is abandoned and the job goes on; the final one carries
+            // the end of the output, so the job fails without it.
+            metrics.checkpointsFailed.add(1, ordering: .relaxed)
+            if isFinal {
+                logger.error("the final checkpoint \(current.barrier.id) could not be completed: \(error)")
+                failure = error
+            } else {
+                logger.warning("checkpoint \(current.barrier.id) abandoned: \(error)")
+                try? FileManager.default.removeItem(atPath: storage.directory(current.barrier.id))
+            }
         }
         let resumed = waiters
         waiters.removeAll()

@@ -56,10 +56,17 @@ final class TaskCheckpointing {
         return builder.snapshot
     }
 
-    /// Snapshots and acknowledges checkpoint `barrier.id`.
+    /// Snapshots and acknowledges checkpoint `barrier.id`; a snapshot that fails declines the checkpoint
+    /// instead of stopping the task (the next checkpoint may succeed).
     func acknowledge(_ barrier: CheckpointBarrier) async throws {
         guard let coordinator else { return }
-        let snapshot = try takeSnapshot(checkpointID: barrier.id)
+        let snapshot: TaskSnapshot
+        do {
+            snapshot = try takeSnapshot(checkpointID: barrier.id)
+        } catch {
+            await coordinator.decline(barrier.id, instance: instance, reason: "\(error)")
+            return
+        }
         await coordinator.acknowledge(barrier.id, instance: instance, snapshot: snapshot)
     }
 

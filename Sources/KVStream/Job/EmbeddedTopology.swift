@@ -8,8 +8,16 @@ public enum EmbeddedTopology {
 parallelism = 2
 max_parallelism = 128
 
+[checkpoint]
+interval = "10s"
+dir = "state/checkpoints"       # <dir>/<job>/chk-<id>
+retained = 3
+
 [state]
-backend = "memory"              # "rocksdb" arrives with the state and checkpoints issue
+backend = "rocksdb"             # or "memory"
+dir = "state/rocksdb"           # the running tasks' RocksDB instances
+cache_mb = 256                  # RocksDB block cache
+cache_entries = 1000000         # entries per state kept in memory in front of RocksDB
 
 [sources.payments]
 type = "generator"              # or "file" (path)
@@ -17,7 +25,7 @@ rate = 5000                     # events per second, 0 for as fast as possible
 seed = 42
 customers = 10000
 
-# Until the PostgreSQL and lake connectors land, both sinks write JSON lines (out/<table>/part-<n>.jsonl).
+# Until the PostgreSQL and lake connectors land, both sinks write JSON lines (out/<table>/part-<n>-<checkpoint>.jsonl).
 [sinks.postgres]
 type = "jsonl"
 path = "out"

@@ -46,6 +46,10 @@ public final class ProgressReporter: Sendable {
             "out \(Self.count(s.recordsOut))", "rejected \(Self.count(s.recordsRejected))",
             "late \(Self.count(s.recordsLate))",
         ]
+        if let last = metrics.latestCheckpoint {
+            let age = Double(Clock.nowMillis() - last.at) / 1000
+            parts.append(String(format: "checkpoint %lld %.0fs ago (%lld ms)", last.id, age, last.durationMillis))
+        }
         if let wm = s.watermark, wm > Watermark.minimum, wm < Watermark.endOfTime {
             var text = "watermark \(CivilTime.iso8601(epochMillis: wm))"
             if let newest = metrics.maxEventTime { text += String(format: " (lag %.1fs)", Double(newest - wm) / 1000) }

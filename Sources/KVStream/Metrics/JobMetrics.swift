@@ -17,6 +17,8 @@ public final class JobMetrics: Sendable {
     public let backpressureWaits = Atomic<Int>(0)
     /// Checkpoints completed since the job started.
     public let checkpointsCompleted = Atomic<Int>(0)
+    /// Checkpoints abandoned (timed out, declined by a task, or not writable).
+    public let checkpointsFailed = Atomic<Int>(0)
     private let lastCheckpoint: Mutex<(id: Int64, bytes: Int, durationMillis: Int64, at: Int64)?> = Mutex(nil)
     private let watermarks: Mutex<[String: Int64]> = Mutex([:])
     private let sourceMaxTimestamps: Mutex<[String: Int64]> = Mutex([:])
@@ -75,7 +77,13 @@ public final class JobMetrics: Sendable {
             "kvstream_records_late_total\(label) \(s.recordsLate)",
             "kvstream_records_out_total\(label) \(s.recordsOut)",
             "kvstream_backpressure_waits_total\(label) \(s.backpressureWaits)",
+            "kvstream_checkpoints_completed_total\(label) \(checkpointsCompleted.load(ordering: .relaxed))",
+            "kvstream_checkpoints_failed_total\(label) \(checkpointsFailed.load(ordering: .relaxed))",
         ]
+        if let last = latestCheckpoint {
+            lines.append("kvstream_checkpoint_last_duration_ms\(label) \(last.durationMillis)")
+            lines.append("kvstream_checkpoint_last_size_bytes\(label) \(last.bytes)")
+        }
         if let wm = s.watermark { lines.append("kvstream_watermark_ms\(label) \(wm)") }
         return lines.joined(separator: "\n") + "\n"
     }

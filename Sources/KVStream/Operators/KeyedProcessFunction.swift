@@ -57,32 +57,36 @@ public final class KeyedContext<K: StateKey> {
 
     // MARK: State
 
-    public func valueState<V: StateValue>(_ name: String, of type: V.Type = V.self) -> ValueState<K, V> {
-        let table = operatorContext.stateBackend.valueTable(
-            operatorContext.stateName(name), key: K.self, namespace: VoidNamespace.self, value: V.self)
-        return ValueState(table: table, context: keyContext)
+    private func table<V: StateValue>(_ name: String, _ type: V.Type) -> KeyedValueTable<K, VoidNamespace, Expiring<V>> {
+        operatorContext.stateBackend.valueTable(
+            operatorContext.stateName(name), key: K.self, namespace: VoidNamespace.self, value: Expiring<V>.self)
     }
 
-    public func listState<V: StateValue>(_ name: String, of type: V.Type = V.self) -> ListState<K, V> {
-        let table = operatorContext.stateBackend.valueTable(
-            operatorContext.stateName(name), key: K.self, namespace: VoidNamespace.self, value: [V].self)
-        return ListState(table: table, context: keyContext)
+    /// A value per key; with `ttl`, a value expires that long (processing time) after it was last written.
+    public func valueState<V: StateValue>(_ name: String, of type: V.Type = V.self, ttl: TimeSpan? = nil)
+        -> ValueState<K, V>
+    {
+        ValueState(table: table(name, V.self), context: keyContext, ttl: TimeToLive(millis: ttl?.milliseconds))
+    }
+
+    public func listState<V: StateValue>(_ name: String, of type: V.Type = V.self, ttl: TimeSpan? = nil)
+        -> ListState<K, V>
+    {
+        ListState(table: table(name, [V].self), context: keyContext, ttl: TimeToLive(millis: ttl?.milliseconds))
     }
 
     public func mapState<UK: StateKey, UV: StateValue>(
-        _ name: String, key: UK.Type = UK.self, value: UV.Type = UV.self
+        _ name: String, key: UK.Type = UK.self, value: UV.Type = UV.self, ttl: TimeSpan? = nil
     ) -> MapState<K, UK, UV> {
-        let table = operatorContext.stateBackend.valueTable(
-            operatorContext.stateName(name), key: K.self, namespace: VoidNamespace.self,
-            value: MapStateEntries<UK, UV>.self)
-        return MapState(table: table, context: keyContext)
+        MapState(table: table(name, MapStateEntries<UK, UV>.self), context: keyContext,
+                 ttl: TimeToLive(millis: ttl?.milliseconds))
     }
 
-    public func aggregatingState<F: AggregateFunction>(_ name: String, _ function: F) -> AggregatingState<K, F>
+    public func aggregatingState<F: AggregateFunction>(_ name: String, _ function: F, ttl: TimeSpan? = nil)
+        -> AggregatingState<K, F>
     where F.Accumulator: StateValue {
-        let table = operatorContext.stateBackend.valueTable(
-            operatorContext.stateName(name), key: K.self, namespace: VoidNamespace.self, value: F.Accumulator.self)
-        return AggregatingState(table: table, context: keyContext, function: function)
+        AggregatingState(table: table(name, F.Accumulator.self), context: keyContext, function: function,
+                         ttl: TimeToLive(millis: ttl?.milliseconds))
     }
 
     // MARK: Timers

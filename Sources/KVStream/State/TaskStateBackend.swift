@@ -121,7 +121,12 @@ protocol SnapshottableTable: AnyObject {
 
 extension KeyedValueTable: SnapshottableTable {
     func snapshot(_ name: String, into builder: SnapshotBuilder) {
-        forEach { key, namespace, value in builder.addKeyed(name, key: key, namespace: namespace, value: value) }
+        let now = Clock.nowMillis()
+        forEach { key, namespace, value in
+            // Expired state is not carried into checkpoints (Flink's full-snapshot cleanup).
+            if let cell = value as? any ExpiringCell, cell.expired(at: now) { return }
+            builder.addKeyed(name, key: key, namespace: namespace, value: value)
+        }
     }
 
     func restore(_ name: String, from restored: RestoredState) throws(BinaryDecodingError) {
