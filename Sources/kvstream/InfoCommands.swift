@@ -74,7 +74,7 @@ struct CheckpointsCommand: ParsableCommand {
                 continue
             }
             let when = CivilTime.iso8601(epochMillis: m.completedAt).padding(toLength: 26, withPad: " ", startingAt: 0)
-            let size = Self.bytes(m.totalBytes).padding(toLength: 12, withPad: " ", startingAt: 0)
+            let size = Self.bytes(storage.size(m.checkpointID)).padding(toLength: 12, withPad: " ", startingAt: 0)
             let tasks = String(m.tasks.count).padding(toLength: 7, withPad: " ", startingAt: 0)
             print(id + when + size + tasks + (m.final ? "complete (final)" : "complete"))
         }

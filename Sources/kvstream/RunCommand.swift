@@ -29,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
         case "none": .none
         default: .path(fromCheckpoint)
         }
+        if case .path(let path) = restore, !FileManager.default.fileExists(atPath: path) {
+            throw UsageError("--from-checkpoint \(path): no such checkpoint directory (kvstream checkpoints \(job) lists them)")
+        }
         let graph = try definition.logicalGraph()
         let plan = try PhysicalPlan(
             graph: graph, defaultParallelism: topology.parallelism(), maxParallelism: topology.maxParallelism())
@@ -47,6 +50,9 @@ struct RunCommand: AsyncParsableCommand {
         let start = Clock.monotonicNanos()
         do {
             try await runner.run()
+        } catch let error as ConfigError {
+            progress.cancel()
+            throw error  // a configuration problem found while restoring: exit 2
         } catch {
             progress.cancel()
             throw RuntimeFailure("job \(definition.name) failed: \(error)")

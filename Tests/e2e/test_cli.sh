@@ -103,5 +103,46 @@ else
     fail "resume after stop: exit $rc, stderr: $(tail -c 400 live2.err)"
 fi
 
+# Restoring checks what it restores into.
+common=(run realtime-aggregations --bounded --set sources.payments.type=file --set checkpoint.dir=ck-id)
+"$BIN" "${common[@]}" --set sources.payments.path=a.jsonl --set sinks.postgres.path=id --set sinks.lake.path=id 2>/dev/null
+before=$(cat id/*/part-*.jsonl | sort | md5sum)
+"$BIN" "${common[@]}" --set sources.payments.path=./a.jsonl --set sinks.postgres.path=id --set sinks.lake.path=id 2>/dev/null
+after=$(cat id/*/part-*.jsonl | sort | md5sum)
+[[ $before == "$after" ]] && pass "a restart naming the input file differently does not read it again" \
+    || fail "the input was read again when its path was spelled ./a.jsonl"
+expect_exit 2 "read source 'payments' as file .*a\.jsonl" "restoring into another input is refused" -- \
+    "$BIN" "${common[@]}" --set sources.payments.path=c.jsonl --set sinks.postgres.path=id --set sinks.lake.path=id
+# A periodic checkpoint of a RocksDB run holds copies of the stores (a final one holds plain entries).
+"$BIN" gen payments --count 400000 --seed 3 --out big.jsonl 2>/dev/null
+"$BIN" "${common[@]}" --set sources.payments.path=big.jsonl --set state.backend=rocksdb --set checkpoint.dir=ck-rdb \
+    --set sinks.postgres.path=rdb --set sinks.lake.path=rdb --set checkpoint.interval=50ms --set checkpoint.retained=50 \
+    2>/dev/null
+periodic=$(ls -d ck-rdb/realtime-aggregations/chk-*/*.store 2>/dev/null | head -1 | xargs -r dirname)
+if [[ -n $periodic ]]; then
+    expect_exit 2 'holds its keyed state in RocksDB' "RocksDB state is not restored into memory" -- \
+        "$BIN" "${common[@]}" --set sources.payments.path=big.jsonl --set state.backend=memory \
+        --set checkpoint.dir=ck-rdb --set sinks.postgres.path=rdb --set sinks.lake.path=rdb --from-checkpoint "$periodic"
+else
+    fail "the RocksDB run took no periodic checkpoint to test with"
+fi
+expect_exit 2 'no such checkpoint directory' "a missing --from-checkpoint path is a usage error" -- \
+    "$BIN" "${common[@]}" --set sources.payments.path=a.jsonl --from-checkpoint nowhere
+
+# An input that ends by itself while a source instance has no split: SIGTERM still stops the job promptly.
+"$BIN" run realtime-aggregations --set sources.payments.count=3000 --set sources.payments.rate=0 \
+    --set checkpoint.interval=50ms --set checkpoint.dir=ck-end --set sinks.postgres.path=end --set sinks.lake.path=end \
+    >end.out 2>end.err &
+pid=$!
+sleep 2
+kill -TERM $pid
+for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+    kill -KILL $pid
+    fail "SIGTERM did not stop a job whose input had ended (hung)"
+else
+    wait $pid && pass "SIGTERM stops a job whose input ended by itself" || fail "stop after the input ended: exit $?"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

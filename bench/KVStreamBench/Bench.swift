@@ -30,6 +30,46 @@ struct Bench {
         let parallelisms = cores.isEmpty ? [1, 2] : [1]
         if only.isEmpty || only == "stateless" { try await stateless(events, repeats: repeats, parallelisms) }
         if only.isEmpty || only == "tumbling" { try await tumbling(events, repeats: repeats, parallelisms) }
+        if only.isEmpty || only == "rocksdb" { try await rocksdb(events, repeats: repeats, parallelisms) }
+        if (only.isEmpty || only == "checkpoint") && cores.isEmpty { try checkpoint() }
+    }
+
+    static func rocksdb(_ events: [(value: Payment, timestamp: Int64)], repeats: Int, _ parallelisms: [Int])
+        async throws
+    {
+        let count = events.count
+        for parallelism in parallelisms {
+            let memory = try await measureAsync(repeats) { try await TumblingBench.job(events, parallelism: parallelism) }
+            let run = try await measureAsync(repeats) {
+                try await StateBench.tumblingOnRocksDB(events, parallelism: parallelism, cacheEntries: 1_000_000)
+            }
+            try check(run.result == memory.result, "rocksdb p=\(parallelism)", run.result, memory.result)
+            report("keyBy customer + 1-min tumbling count/sum, RocksDB state, checkpoints every 1s, "
+                   + "p=\(parallelism)\(cores)", events: count, seconds: run.seconds, baseline: memory.seconds,
+                   baselineName: "memory state")
+        }
+        // State larger than the cache: 2M keys against 100k cached entries, on a smaller input (every record
+        // misses the cache and reads RocksDB, so this is the store's speed, not the cache's).
+        let spill = BenchData.payments(count: 2_000_000, customers: 2_000_000, eventsPerSecond: 100_000)
+        let memory = try await measureAsync(1) { try await TumblingBench.job(spill, parallelism: 1) }
+        let run = try await measureAsync(1) {
+            try await StateBench.tumblingOnRocksDB(spill, parallelism: 1, cacheEntries: 100_000)
+        }
+        try check(run.result == memory.result, "rocksdb spill", run.result, memory.result)
+        report("keyBy customer + 1-min tumbling count/sum, 2M keys, RocksDB state behind a 100k-entry cache, p=1\(cores)",
+               events: spill.count, seconds: run.seconds, baseline: memory.seconds, baselineName: "memory state")
+    }
+
+    static func checkpoint() throws {
+        let keys = 1_000_000
+        let f = try StateBench.checkpoints(keys: keys)
+        func mib(_ b: Int) -> String { String(format: "%.1f MiB", Double(b) / 1_048_576) }
+        print(String(format: "checkpoint of 1M keys in RocksDB, full: %.3f s, %@", f.fullSeconds, mib(f.fullBytes)))
+        print(String(format: "checkpoint of 1M keys in RocksDB, incremental (1%% changed): %.3f s, %@ new", f.incrementalSeconds,
+                     mib(f.incrementalNewBytes)))
+        print(String(format: "restore of 1M keys from a RocksDB checkpoint: %.3f s (%d keys/s)", f.restoreSeconds,
+                     Int(Double(keys) / f.restoreSeconds)))
+        fflush(nil)
     }
 
     static func stateless(_ events: [(value: Payment, timestamp: Int64)], repeats: Int, _ parallelisms: [Int])
@@ -105,9 +145,9 @@ struct BenchError: Error, CustomStringConvertible {
 enum BenchData {
     /// Generated payments, in order but for up to 4 s of out-of-orderness (no late ones, so every record counts
     /// and the baseline needs no watermark logic).
-    static func payments(count: Int, customers: Int) -> [(value: Payment, timestamp: Int64)] {
+    static func payments(count: Int, customers: Int, eventsPerSecond: Double = 1_000) -> [(value: Payment, timestamp: Int64)] {
         let config = PaymentGeneratorConfig(
-            seed: 1, customers: customers, merchants: 2_000, eventsPerSecond: 1_000, outOfOrderRatio: 0.05,
+            seed: 1, customers: customers, merchants: 2_000, eventsPerSecond: eventsPerSecond, outOfOrderRatio: 0.05,
             lateRatio: 0)
         let generator = PaymentGenerator(config: config)
         var events: [(value: Payment, timestamp: Int64)] = []

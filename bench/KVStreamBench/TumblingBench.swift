@@ -33,7 +33,10 @@ enum TumblingBench {
         return result
     }
 
-    static func job(_ events: [(value: Payment, timestamp: Int64)], parallelism: Int) async throws -> Result {
+    static func job(
+        _ events: [(value: Payment, timestamp: Int64)], parallelism: Int, settings: String? = nil,
+        stateStore: StateStoreFactory? = nil
+    ) async throws -> Result {
         let job = JobDefinition(name: "bench-tumbling", summary: "") { job in
             job.source("payments", arraySource(events), watermarks: .boundedOutOfOrderness(.seconds(5)))
                 .keyBy("customer_id") { $0.customerId }
@@ -42,7 +45,8 @@ enum TumblingBench {
                 .sink("out", table: "windows")
         }
         let store = try await JobTestHarness.run(
-            job, settings: BenchData.topology(parallelism: parallelism, count: events.count), keepRows: false)
+            job, settings: settings ?? BenchData.topology(parallelism: parallelism, count: events.count),
+            stateStore: stateStore, keepRows: false)
         let sums = store.columnSums("windows")
         return Result(rows: store.rowCount("windows"), count: sums.first ?? 0, sum: sums.dropFirst().first ?? 0)
     }

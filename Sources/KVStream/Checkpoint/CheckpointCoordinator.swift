@@ -23,6 +23,7 @@ public actor CheckpointCoordinator {
     let timeoutMillis: Int64
     let logger: Logger
     let metrics: JobMetrics
+    let sources: [String: String]
     public nonisolated let progress = CheckpointProgress()
     private var triggers: [BarrierTrigger] = []
     private var nextID: Int64
@@ -35,8 +36,9 @@ public actor CheckpointCoordinator {
     init(
         storage: CheckpointStorage, job: String, maxParallelism: Int, instances: Set<TaskInstanceID>,
         parallelism: [String: Int], retained: Int, timeout: Duration, restoredID: Int64?, logger: Logger,
-        metrics: JobMetrics
+        metrics: JobMetrics, sources: [String: String] = [:]
     ) {
+        self.sources = sources
         self.storage = storage
         self.job = job
         self.maxParallelism = maxParallelism
@@ -108,9 +110,11 @@ public actor CheckpointCoordinator {
         for (instance, snapshot) in finished where snapshots[instance] == nil { snapshots[instance] = snapshot }
         guard snapshots.count == instances.count else { return }
         pending = nil
-        let isFinal = finished.count == instances.count
+        // Final only when every snapshot in it is an instance's final one: an instance that acknowledged and then
+        // finished staged more output after its acknowledgement.
+        let isFinal = current.snapshots.isEmpty && finished.count == instances.count
         do {
-            try complete(current.barrier, snapshots: snapshots)
+            try complete(current.barrier, snapshots: snapshots, final: isFinal)
         } catch {
             // A periodic checkpoint that cannot be written is abandoned and the job goes on; the final one carries
             // the end of the output, so the job fails without it.
@@ -123,12 +127,22 @@ public actor CheckpointCoordinator {
                 try? FileManager.default.removeItem(atPath: storage.directory(current.barrier.id))
             }
         }
+        if failure == nil, finished.count == instances.count, !isFinal {
+            // Everything finished while this checkpoint was in flight: the final one follows at once.
+            let barrier = CheckpointBarrier(id: nextID, triggeredAt: Clock.nowMillis())
+            nextID += 1
+            pending = Pending(barrier: barrier)
+            completeIfReady()
+            return
+        }
         let resumed = waiters
         waiters.removeAll()
         for w in resumed { w.resume() }
     }
 
-    private func complete(_ barrier: CheckpointBarrier, snapshots: [TaskInstanceID: TaskSnapshot]) throws {
+    private func complete(_ barrier: CheckpointBarrier, snapshots: [TaskInstanceID: TaskSnapshot], final isFinal: Bool)
+        throws
+    {
         var files: [CheckpointMetadata.TaskFile] = []
         var commits: [CommitAction] = []
         for (instance, snapshot) in snapshots.sorted(by: { ($0.key.task, $0.key.subtask) < ($1.key.task, $1.key.subtask) }) {
@@ -138,8 +152,8 @@ public actor CheckpointCoordinator {
         }
         let metadata = CheckpointMetadata(
             job: job, checkpointID: barrier.id, triggeredAt: barrier.triggeredAt, completedAt: Clock.nowMillis(),
-            maxParallelism: maxParallelism, parallelism: parallelism, final: finished.count == instances.count,
-            tasks: files, commits: CheckpointMetadata.commits(commits))
+            maxParallelism: maxParallelism, parallelism: parallelism, final: isFinal,
+            tasks: files, commits: CheckpointMetadata.commits(commits), sources: sources)
         try storage.writeMetadata(metadata)
         try Self.commit(metadata)
         lastCompleted = metadata

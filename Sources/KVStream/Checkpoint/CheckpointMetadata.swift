@@ -29,10 +29,13 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var maxParallelism: Int
     /// The parallelism each task ran with.
     public var parallelism: [String: Int]
-    /// Whether the job had ended (bounded input exhausted) when it was taken.
+    /// Whether every task had finished (bounded input exhausted, or the job stopped) and the snapshots are their
+    /// final ones.
     public var final: Bool
     public var tasks: [TaskFile]
     public var commits: [Commit]
+    /// Each source's identity (``SourceBinding/identity``) when the checkpoint was taken.
+    public var sources: [String: String]? = nil
 
     public var totalBytes: Int { tasks.reduce(0) { $0 + $1.bytes } }
 

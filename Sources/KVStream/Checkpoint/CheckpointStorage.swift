@@ -8,7 +8,18 @@ public struct CheckpointStorage: Sendable {
 
     public init(directory: String, job: String) { root = directory + "/" + job }
 
-    func directory(_ id: Int64) -> String { root + "/chk-\(id)" }
+    public func directory(_ id: Int64) -> String { root + "/chk-\(id)" }
+
+    /// Bytes under a checkpoint's directory, store checkpoints included (hard-linked files count in full).
+    public func size(_ id: Int64) -> Int {
+        guard let files = FileManager.default.enumerator(atPath: directory(id)) else { return 0 }
+        var total = 0
+        for case let name as String in files {
+            var st = stat()
+            if stat(directory(id) + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { total += Int(st.st_size) }
+        }
+        return total
+    }
 
     /// A checkpoint directory as found on disk.
     public struct Listing: Sendable {

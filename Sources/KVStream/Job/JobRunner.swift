@@ -138,7 +138,35 @@ public final class JobRunner: Sendable {
         }
     }
 
+    /// Removes the state directories of runs of this job whose process is gone (killed runs leave theirs).
+    private func removeStateOfDeadRuns() {
+        let parent = (stateDirectory as NSString).deletingLastPathComponent
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix("run-") {
+            guard let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: parent + "/" + name)
+            }
+        }
+    }
+
+    /// Each source node's identity, by source name.
+    private var sourceIdentities: [String: String] {
+        var result: [String: String] = [:]
+        for node in plan.graph.nodes {
+            if case .source(let name) = node.kind, let binding = sources[node.id] { result[name] = binding.identity }
+        }
+        return result
+    }
+
     private func checkCompatible(_ metadata: CheckpointMetadata) throws {
+        for (name, identity) in sourceIdentities {
+            if let before = metadata.sources?[name], before != identity {
+                throw ConfigError(
+                    "checkpoint \(metadata.checkpointID) of \(plan.graph.jobName) read source '\(name)' as \(before); the "
+                        + "topology now binds \(identity): restoring would mix two inputs (use --from-checkpoint none "
+                        + "to start over, or another checkpoint.dir)")
+            }
+        }
         guard metadata.job == plan.graph.jobName else {
             throw ConfigError("checkpoint \(metadata.checkpointID) belongs to job '\(metadata.job)', not '\(plan.graph.jobName)'")
         }
@@ -158,6 +186,7 @@ public final class JobRunner: Sendable {
             try CheckpointCoordinator.commit(metadata)
             logger.info("restoring \(graph.jobName) from checkpoint \(metadata.checkpointID)")
         }
+        removeStateOfDeadRuns()
         // Checkpoints after the restored one (incomplete ones of a killed run, or complete ones the restore skips,
         // like a corrupt newest) would collide with the ids this run gives its checkpoints.
         try storage.removeCheckpoints(after: restoredCheckpoint?.0.checkpointID ?? 0)
@@ -177,7 +206,7 @@ public final class JobRunner: Sendable {
             storage: storage, job: graph.jobName, maxParallelism: plan.maxParallelism, instances: instances,
             parallelism: parallelismByTask, retained: try topology.checkpointsRetained(),
             timeout: try topology.checkpointTimeout(), restoredID: restoredCheckpoint?.0.checkpointID, logger: logger,
-            metrics: metrics)
+            metrics: metrics, sources: sourceIdentities)
         var triggers: [TaskInstanceKey: BarrierTrigger] = [:]
         for task in plan.tasks where sources[task.head] != nil {
             for subtask in 0..<task.parallelism {

@@ -19,7 +19,9 @@ final class FileSplitReader<Element: Sendable>: SplitReader {
         self.path = path
         self.sourceName = sourceName
         self.source = source
-        splitID = "file:\(path)"
+        // The id names the file however the path was spelled, so a restart with `./e.jsonl` for `e.jsonl`
+        // still finds the split's position.
+        splitID = "file:" + URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw ConnectorError("source '\(sourceName)': cannot open \(path): \(String(cString: strerror(errno)))")

@@ -26,6 +26,21 @@ public enum SourceBinding: Sendable {
         }
     }
 
+    /// What decides which records the source reads, recorded in checkpoints: restoring positions into another
+    /// input would silently mix two inputs. The rate and the count may change between runs.
+    public var identity: String {
+        switch self {
+        case .file(let paths):
+            "file " + paths.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+                .joined(separator: ", ")
+        case .generator(let splits, _, _, let settings):
+            "generator, \(splits) split(s), " + settings.root.entries
+                .filter { !["rate", "count", "type"].contains($0.key) }
+                .sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+    }
+
     var splitCount: Int {
         switch self {
         case .file(let paths): paths.count

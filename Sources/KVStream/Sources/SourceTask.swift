@@ -85,6 +85,12 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
     private func injectBarrierIfRequested() async throws {
         guard let barrier = trigger?.pending(after: injected) else { return }
         injected = barrier.id
+        // An instance without splits carries nothing: its downstream gates count it as ended from the start, and
+        // may have finished already, so it acknowledges without putting the barrier into its stream.
+        guard !readers.isEmpty else {
+            try await environment.checkpointing.acknowledge(barrier)
+            return
+        }
         head.barrier(barrier)
         await environment.flushOutputs()
         try environment.checkFailure()

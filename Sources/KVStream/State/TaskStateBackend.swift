@@ -25,7 +25,12 @@ public final class TaskStateBackend: KeyedStateBackend {
 
     /// Copies the restored store checkpoints' entries of this instance's key groups into the store.
     func ingest(keyGroups: ClosedRange<Int>, operators: Set<String>) throws {
-        guard let store, let restored else { return }
+        guard let restored, !restored.storeCheckpoints.isEmpty else { return }
+        guard let store else {
+            throw ConfigError(
+                "checkpoint \(restored.checkpointID) holds its keyed state in RocksDB; restore it with "
+                    + "state.backend = \"rocksdb\" (or start over with --from-checkpoint none)")
+        }
         for directory in restored.storeCheckpoints {
             let names = try store.ingest(checkpoint: directory, keyGroups: keyGroups) { table in
                 operators.contains(Self.owner(ofStoreTable: table))
