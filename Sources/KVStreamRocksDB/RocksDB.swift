@@ -1,6 +1,10 @@
 import CRocksDB
 import Foundation
 
+/// Serializes opening databases: concurrent first opens crashed inside librocksdb 7.8.3 (a null function called
+/// while its static registries initialize); opens are rare, so one process-wide lock costs nothing.
+private let openLock = NSLock()
+
 /// One RocksDB database with named column families.
 ///
 /// - Important: `@unchecked Sendable` because RocksDB's handles are thread-safe for reads and writes; this
@@ -30,6 +34,8 @@ final class RocksDB: @unchecked Sendable {
         rocksdb_cache_destroy(cache)
         self.options = options
 
+        openLock.lock()
+        defer { openLock.unlock() }
         var existing = ["default"]
         var count = 0
         var error: UnsafeMutablePointer<CChar>?

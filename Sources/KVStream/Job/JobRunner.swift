@@ -231,7 +231,7 @@ public final class JobRunner: Sendable {
         let wiring = Wiring(
             runner: self, gates: gates, emptyInstances: empty, coordinator: coordinator, triggers: triggers,
             restored: restoredCheckpoint.map {
-                RestoredCheckpoint(id: $0.0.checkpointID, snapshots: $0.1.map(\.1), directory: $0.2)
+                RestoredCheckpoint(id: $0.0.checkpointID, snapshots: $0.1.map { ($0.0.task, $0.1) }, directory: $0.2)
             })
         let completion = JobCompletion(instances: instances.count)
         for task in plan.tasks {
@@ -307,7 +307,8 @@ public final class JobRunner: Sendable {
 /// A restored checkpoint's snapshots, read once and filtered per task instance.
 struct RestoredCheckpoint: Sendable {
     let id: Int64
-    let snapshots: [TaskSnapshot]
+    /// Each old task instance's snapshot, with the task's name (its head operator).
+    let snapshots: [(task: String, snapshot: TaskSnapshot)]
     /// The checkpoint's directory (store checkpoints are inside it).
     let directory: String
 
@@ -318,13 +319,16 @@ struct RestoredCheckpoint: Sendable {
         }
         var keyed: [TaskSnapshot.KeyedEntry] = []
         var operatorState: [TaskSnapshot.OperatorEntry] = []
-        for snapshot in snapshots {
+        for (_, snapshot) in snapshots {
             keyed += snapshot.keyed.filter { keyGroups.contains($0.keyGroup) && names.contains(owner($0.name)) }
             operatorState += snapshot.operatorState.filter { names.contains(owner($0.name)) }
         }
         return RestoredState(
             checkpointID: id, keyed: keyed, operatorState: operatorState,
-            storeCheckpoints: snapshots.compactMap { $0.storeCheckpoint.map { directory + "/" + $0 } })
+            // A store copy holds the state of its old task's operators; only those concern this task.
+            storeCheckpoints: snapshots.compactMap { task, snapshot in
+                names.contains(task) ? snapshot.storeCheckpoint.map { directory + "/" + $0 } : nil
+            })
     }
 }
 
