@@ -29,6 +29,10 @@ final class RocksDB: @unchecked Sendable {
         let table = rocksdb_block_based_options_create()
         let cache = rocksdb_cache_create_lru(blockCacheBytes)
         rocksdb_block_based_options_set_block_cache(table, cache)
+        // Most cache misses are keys the store does not have (a new key, a new window): bloom filters answer
+        // those without reading data blocks.
+        rocksdb_block_based_options_set_filter_policy(table, rocksdb_filterpolicy_create_bloom(10))
+        rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1)
         rocksdb_options_set_block_based_table_factory(options, table)
         rocksdb_block_based_options_destroy(table)
         rocksdb_cache_destroy(cache)

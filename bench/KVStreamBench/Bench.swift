@@ -31,6 +31,7 @@ struct Bench {
         if only.isEmpty || only == "stateless" { try await stateless(events, repeats: repeats, parallelisms) }
         if only.isEmpty || only == "tumbling" { try await tumbling(events, repeats: repeats, parallelisms) }
         if only.isEmpty || only == "rocksdb" { try await rocksdb(events, repeats: repeats, parallelisms) }
+        if only == "spill" { try await spill() }
         if (only.isEmpty || only == "checkpoint") && cores.isEmpty { try checkpoint() }
     }
 
@@ -48,9 +49,14 @@ struct Bench {
                    + "p=\(parallelism)\(cores)", events: count, seconds: run.seconds, baseline: memory.seconds,
                    baselineName: "memory state")
         }
+        try await spill()
+    }
+
+    static func spill() async throws {
         // State larger than the cache: 2M keys against 100k cached entries, on a smaller input (every record
         // misses the cache and reads RocksDB, so this is the store's speed, not the cache's).
-        let spill = BenchData.payments(count: 2_000_000, customers: 2_000_000, eventsPerSecond: 100_000)
+        let count = Int(ProcessInfo.processInfo.environment["BENCH_SPILL_EVENTS"] ?? "") ?? 2_000_000
+        let spill = BenchData.payments(count: count, customers: 2_000_000, eventsPerSecond: 100_000)
         let memory = try await measureAsync(1) { try await TumblingBench.job(spill, parallelism: 1) }
         let run = try await measureAsync(1) {
             try await StateBench.tumblingOnRocksDB(spill, parallelism: 1, cacheEntries: 100_000)
