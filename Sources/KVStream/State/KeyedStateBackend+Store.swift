@@ -72,7 +72,7 @@ extension KeyedValueTable {
 extension WindowTable {
     @usableFromInline func load(_ key: K, _ window: TimeWindow) {
         guard let backing, spilled.contains(window), byWindow[window]?[key] == nil,
-              dirty[window]?.contains(key) != true
+              removed[window]?.contains(key) != true
         else { return }
         do {
             guard let bytes = try backing.store.get(backing.table, key: backing.windowKey(window, key)) else { return }
@@ -93,12 +93,11 @@ extension WindowTable {
         for window in byWindow.keys.sorted(by: >) where remaining > 0 {
             // Taken out of the table so that dropping keys does not copy the whole dictionary.
             guard var keys = byWindow.removeValue(forKey: window) else { continue }
-            let changed = dirty[window] ?? []
-            // Every tenth key, spread over the table (see ``KeyedValueTable/evict()``).
+            // Every tenth key, spread over the table (see ``KeyedValueTable/evict()``). Evicted accumulators are
+            // written whether or not they changed: the window is tracked as a whole.
             for key in KeyedValueTable<K, VoidNamespace, A>.everyTenth(keys.keys).prefix(remaining) {
-                if changed.contains(key), let value = keys[key] {
+                if let value = keys[key] {
                     batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
-                    dirty[window]?.remove(key)
                 }
                 keys[key] = nil
                 remaining -= 1
@@ -110,21 +109,22 @@ extension WindowTable {
         write(batch, backing)
     }
 
+    /// Writes the accumulators of every window changed since the last write-back, and deletes removed ones.
     func writeBack() {
-        guard let backing, !dirty.isEmpty else { return }
+        guard let backing, !dirtyWindows.isEmpty else { return }
         var batch = StoreBatch()
-        for (window, keys) in dirty {
-            for key in keys {
-                let storeKey = backing.windowKey(window, key)
-                if let value = byWindow[window]?[key] {
-                    batch.put(backing.table, key: storeKey, value: backing.encode(value))
-                } else {
-                    batch.delete(backing.table, key: storeKey)
-                }
+        for window in dirtyWindows {
+            for (key, value) in byWindow[window] ?? [:] {
+                batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
+            }
+            for key in removed[window] ?? [] where byWindow[window]?[key] == nil {
+                batch.delete(backing.table, key: backing.windowKey(window, key))
             }
             spilled.insert(window)
         }
-        dirty.removeAll()
+        dirtyWindows.removeAll()
+        removed.removeAll()
+        lastDirty = nil
         write(batch, backing)
     }
 

@@ -101,8 +101,13 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Every accumulator (memory backend), or the cache of hot ones in front of ``backing``.
     @usableFromInline var byWindow: [TimeWindow: [K: A]] = [:]
     @usableFromInline let backing: StoreBinding?
-    /// Per window: keys changed since last written to the store.
-    @usableFromInline var dirty: [TimeWindow: Set<K>] = [:]
+    /// Windows changed since their accumulators were last written to the store: all their cached entries are
+    /// written back at the next checkpoint. Window-level, so tracking costs nothing per record (a window is
+    /// created and fired within a checkpoint interval most of the time, and then never reaches the store).
+    @usableFromInline var dirtyWindows: Set<TimeWindow> = []
+    @usableFromInline var lastDirty: TimeWindow?
+    /// Keys whose accumulators were removed from a window since its last write-back (deleted from the store).
+    @usableFromInline var removed: [TimeWindow: Set<K>] = [:]
     /// Windows some of whose accumulators are in the store: only their cache misses need a read.
     @usableFromInline var spilled: Set<TimeWindow> = []
     @usableFromInline var cached = 0
@@ -114,13 +119,24 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Changes one accumulator in place; setting it to nil removes it.
     @inlinable public func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
         guard backing != nil else { return body(&byWindow[window, default: [:]][key]) }
-        load(key, window)
-        let before = byWindow[window]?[key] != nil
-        let result = body(&byWindow[window, default: [:]][key])
-        let after = byWindow[window]?[key] != nil
-        cached += (after ? 1 : 0) - (before ? 1 : 0)
-        dirty[window, default: []].insert(key)
+        if spilled.contains(window) { load(key, window) }
+        var delta = 0
+        let result = Self.counting(&byWindow[window, default: [:]], key, &delta, body)
+        cached += delta
+        if delta < 0 { removed[window, default: []].insert(key) }
+        if window != lastDirty {
+            dirtyWindows.insert(window)
+            lastDirty = window
+        }
         if cached > backing!.cacheLimit { evict() }
+        return result
+    }
+
+    /// Runs `body` on one accumulator of a window's dictionary, reporting how the dictionary's size changed.
+    @inlinable static func counting<R>(_ keys: inout [K: A], _ key: K, _ delta: inout Int, _ body: (inout A?) -> R) -> R {
+        let before = keys.count
+        let result = body(&keys[key])
+        delta = keys.count - before
         return result
     }
 
@@ -134,9 +150,9 @@ public final class WindowTable<K: StateKey, A: StateValue> {
         let inMemory = byWindow[window] ?? [:]
         for (k, a) in inMemory { body(k, a) }
         guard let backing, spilled.contains(window) else { return }
-        let changed = dirty[window] ?? []
+        let gone = removed[window] ?? []
         try? backing.store.scan(backing.table, prefix: StoreBinding.windowPrefix(window)) { keyBytes, valueBytes in
-            guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory[k] == nil, !changed.contains(k)
+            guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory[k] == nil, !gone.contains(k)
             else { return true }
             body(k, a)
             return true
@@ -146,7 +162,9 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Drops a whole window.
     public func removeWindow(_ window: TimeWindow) {
         cached -= byWindow.removeValue(forKey: window)?.count ?? 0
-        dirty[window] = nil
+        dirtyWindows.remove(window)
+        removed[window] = nil
+        if lastDirty == window { lastDirty = nil }
         guard let backing, spilled.remove(window) != nil else { return }
         var batch = StoreBatch()
         try? backing.store.scan(backing.table, prefix: StoreBinding.windowPrefix(window)) { keyBytes, _ in
