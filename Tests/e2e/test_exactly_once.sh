@@ -130,11 +130,29 @@ else
     fail "runs before corrupting a checkpoint"
 fi
 
-for out in p1 p3 r32 cor; do
+# Crashes at exact points of the commit protocol (KVSTREAM_FAULT, see FaultInjection.swift): after a checkpoint's
+# metadata is durable but before its commits ran, between two commit renames, and between a task's snapshot and
+# its acknowledgement. Each restart must replay or discard exactly what it should.
+fault_ok=1
+for fault in after-metadata:3 mid-commit:2 after-snapshot:5 mid-commit:6; do
+    KVSTREAM_FAULT=$fault "$BIN" run "${common[@]}" --set sinks.postgres.path=flt --set sinks.lake.path=flt \
+        --set checkpoint.dir=ck-flt --set job.parallelism=2 >>flt.log 2>&1
+    rc=$?
+    if [[ $rc -ne 137 ]]; then
+        echo "fault $fault: exit $rc, expected 137 (the fault did not fire)"
+        fault_ok=0
+    fi
+done
+run_to_end flt ck-flt --set job.parallelism=2
+[[ $fault_ok -eq 1 ]] && grep -c "fault injected" flt.log | grep -q 4 \
+    && pass "crashes after metadata, mid-commit and after a snapshot, then completion" \
+    || fail "fault-injection runs"
+
+for out in p1 p3 r32 cor flt; do
     if ls "$out"/*/.part-* >/dev/null 2>&1; then fail "$out: staged files left behind"; else pass "$out: nothing staged left behind"; fi
 done
 
-python3 "$HERE/referee.py" --input events.jsonl --output ref --output p1 --output p3 --output r32 --output cor \
+python3 "$HERE/referee.py" --input events.jsonl --output ref --output p1 --output p3 --output r32 --output cor --output flt \
     >referee.out 2>&1
 rc=$?
 grep -E '^(ok|FAIL)' referee.out | grep -vE 'lines well-formed' | sed 's/^/  /'

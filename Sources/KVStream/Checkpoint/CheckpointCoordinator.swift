@@ -155,6 +155,7 @@ public actor CheckpointCoordinator {
             maxParallelism: maxParallelism, parallelism: parallelism, final: isFinal,
             tasks: files, commits: CheckpointMetadata.commits(commits), sources: sources)
         try storage.writeMetadata(metadata)
+        FaultInjection.point("after-metadata")
         try Self.commit(metadata)
         lastCompleted = metadata
         progress.complete(barrier.id)
@@ -173,10 +174,11 @@ public actor CheckpointCoordinator {
 
     /// Runs a checkpoint's commits; idempotent, so a restart replays those of the checkpoint it restores.
     static func commit(_ metadata: CheckpointMetadata) throws {
-        for action in metadata.commitActions {
+        for (i, action) in metadata.commitActions.enumerated() {
             switch action {
             case .rename(let from, let to): try FileSystem.renameIdempotent(from: from, to: to)
             }
+            if i == 0 { FaultInjection.point("mid-commit") }
         }
     }
 

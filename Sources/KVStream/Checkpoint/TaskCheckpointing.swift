@@ -67,6 +67,7 @@ final class TaskCheckpointing {
             await coordinator.decline(barrier.id, instance: instance, reason: "\(error)")
             return
         }
+        FaultInjection.point("after-snapshot")
         await coordinator.acknowledge(barrier.id, instance: instance, snapshot: snapshot)
     }
 
