@@ -13,7 +13,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     private let lateness: Int64
     private let table: KeyedValueTable<K, VoidNamespace, SessionList<F.Accumulator>>
     private let context: OperatorContext
-    private let lateOutput: SideOutput<LateRecord<F.Input>>?
+    private var late: LateData<F.Input>
     private var timers = TimerQueue<K>()
     private var watermark = Watermark.minimum
     private var out = Collector<Output>()
@@ -33,7 +33,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
             context.stateName("sessions"), key: K.self, namespace: VoidNamespace.self,
             value: SessionList<F.Accumulator>.self)
         self.context = context
-        lateOutput = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<F.Input>>($0)) }
+        late = LateData(spec: spec, context: context)
         super.init(output: output)
         handler = { [unowned self] batch in self.process(batch) }
         context.registerForCheckpoints(self)
@@ -50,20 +50,15 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<F.Input>) {
-        var late = 0
         for i in 0..<batch.count {
             let value = batch.values[i]
             let timestamp = batch.timestamps[i]
             let key = keySelector(value)
             if !add(value, timestamp: timestamp, key: key) {
-                late += 1
-                lateOutput?.emit(
-                    LateRecord(value: value, timestamp: timestamp, watermark: watermark,
-                               operatorName: context.operatorName),
-                    timestamp: timestamp)
+                late.record(value, timestamp: timestamp, watermark: watermark)
             }
         }
-        if late > 0 { context.metrics.recordsLate.add(late, ordering: .relaxed) }
+        late.count()
         emit()
     }
 

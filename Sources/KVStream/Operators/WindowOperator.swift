@@ -19,7 +19,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     private let earlyInterval: Int64?
     private let table: WindowTable<K, WindowAccumulator<F.Accumulator>>
     private let context: OperatorContext
-    private let lateOutput: SideOutput<LateRecord<F.Input>>?
+    private var late: LateData<F.Input>
 
     private var watermark = Watermark.minimum
     /// Live windows, ordered by end, with whether they fired.
@@ -46,7 +46,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         table = context.stateBackend.windowTable(
             context.stateName("windows"), key: K.self, accumulator: WindowAccumulator<F.Accumulator>.self)
         self.context = context
-        lateOutput = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<F.Input>>($0)) }
+        late = LateData(spec: spec, context: context)
         super.init(output: output)
         handler = { [unowned self] batch in self.process(batch) }
         context.registerForCheckpoints(self)
@@ -60,7 +60,6 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<F.Input>) {
-        var late = 0
         for i in 0..<batch.count {
             let value = batch.values[i]
             let timestamp = batch.timestamps[i]
@@ -72,14 +71,10 @@ where F.Input: Sendable, F.Accumulator: StateValue {
                 add(value, key: key, window: window)
             }
             if !onTime {
-                late += 1
-                lateOutput?.emit(
-                    LateRecord(value: value, timestamp: timestamp, watermark: watermark,
-                               operatorName: context.operatorName),
-                    timestamp: timestamp)
+                late.record(value, timestamp: timestamp, watermark: watermark)
             }
         }
-        if late > 0 { context.metrics.recordsLate.add(late, ordering: .relaxed) }
+        late.count()
         emit()
     }
 

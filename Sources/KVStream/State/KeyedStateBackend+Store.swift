@@ -19,7 +19,7 @@ extension KeyedValueTable {
     /// packed, and linear probing degenerates into long scans there; measured 50% of the time in `find`).
     @usableFromInline func evict() {
         guard let backing else { return }
-        let victims = Self.everyTenth(entries.keys)
+        let victims = everyTenth(entries.keys)
         var batch = StoreBatch()
         for k in victims where dirty.contains(k) {
             batch.put(backing.table, key: backing.valueKey(k.key, k.namespace), value: backing.encode(entries[k]!))
@@ -27,14 +27,6 @@ extension KeyedValueTable {
         }
         for k in victims { entries[k] = nil }
         write(batch, backing)
-    }
-
-    /// Every tenth element, for eviction spread over a hash table.
-    static func everyTenth<C: Collection>(_ elements: C) -> [C.Element] {
-        var picked: [C.Element] = []
-        picked.reserveCapacity(elements.count / 10 + 1)
-        for (i, element) in elements.enumerated() where i % 10 == 0 { picked.append(element) }
-        return picked
     }
 
     /// Writes every changed entry to the store (before a checkpoint of the store).
@@ -95,7 +87,7 @@ extension WindowTable {
             guard var keys = byWindow.removeValue(forKey: window) else { continue }
             // Every tenth key, spread over the table (see ``KeyedValueTable/evict()``). Evicted accumulators are
             // written whether or not they changed: the window is tracked as a whole.
-            for key in KeyedValueTable<K, VoidNamespace, A>.everyTenth(keys.keys).prefix(remaining) {
+            for key in everyTenth(keys.keys).prefix(remaining) {
                 if let value = keys[key] {
                     batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
                 }
@@ -156,4 +148,12 @@ extension WindowTable {
         }
         spilled.formUnion(seen)
     }
+}
+
+/// Every tenth element, for eviction spread over a whole hash table (see ``KeyedValueTable/evict()``).
+func everyTenth<C: Collection>(_ elements: C) -> [C.Element] {
+    var picked: [C.Element] = []
+    picked.reserveCapacity(elements.count / 10 + 1)
+    for (i, element) in elements.enumerated() where i % 10 == 0 { picked.append(element) }
+    return picked
 }

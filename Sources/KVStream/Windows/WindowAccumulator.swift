@@ -44,3 +44,30 @@ public struct WindowSpec: Sendable {
     public var trigger: WindowTrigger = .eventTime
     public var lateDataTag: String?
 }
+
+/// Where a window operator sends records that arrive after the allowed lateness: counted in
+/// `kvstream_records_late_total`, and sent to the late-data side output when the job asked for one.
+struct LateData<Element: Sendable> {
+    private let port: SideOutput<LateRecord<Element>>?
+    private let context: OperatorContext
+    private var pending = 0
+
+    init(spec: WindowSpec, context: OperatorContext) {
+        port = spec.lateDataTag.flatMap { context.sideOutputs.port(OutputTag<LateRecord<Element>>($0)) }
+        self.context = context
+    }
+
+    mutating func record(_ value: Element, timestamp: Int64, watermark: Int64) {
+        pending += 1
+        port?.emit(
+            LateRecord(value: value, timestamp: timestamp, watermark: watermark, operatorName: context.operatorName),
+            timestamp: timestamp)
+    }
+
+    /// Adds the records counted since the last call to the job's metrics (once per batch, not per record).
+    mutating func count() {
+        guard pending > 0 else { return }
+        context.metrics.recordsLate.add(pending, ordering: .relaxed)
+        pending = 0
+    }
+}
