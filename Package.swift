@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "KVStreamPayments", swiftSettings: crossModule),
         // Keyed state in RocksDB, behind the core's byte-level StateStore.
         .target(name: "KVStreamRocksDB", dependencies: ["KVStream", "CRocksDB"], swiftSettings: crossModule),
+        // Kafka source and sink, the scale-out runner and the development broker, over librdkafka.
+        .target(name: "KVStreamKafka", dependencies: ["KVStream", "CRdKafka"], swiftSettings: crossModule),
         // Harnesses that drive one operator or one job without the world around it.
         .target(name: "KVStreamTesting", dependencies: ["KVStream"], swiftSettings: crossModule),
         // The job topologies, one file per job.
@@ -43,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "kvstream",
             dependencies: [
-                "KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamRocksDB",
+                "KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamRocksDB", "KVStreamKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -51,13 +53,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "KVStreamBench",
-            dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting", "KVStreamRocksDB"],
+            dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting", "KVStreamRocksDB",
+                           "KVStreamKafka"],
             path: "bench/KVStreamBench",
             swiftSettings: crossModule
         ),
         .testTarget(
             name: "KVStreamTests",
-            dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs", "KVStreamRocksDB"]
+            dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs", "KVStreamRocksDB",
+                           "KVStreamKafka"]
         ),
     ],
     swiftLanguageModes: [.v6]

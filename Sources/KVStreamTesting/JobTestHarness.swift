@@ -139,11 +139,11 @@ public struct CollectingSinkConnector: SinkConnector {
     public var type: String { "memory" }
     public var summary: String { "memory" }
 
-    public func makeWriter(table: String, schema: TableSchema, subtask: Int, parallelism: Int) throws -> SinkWriter {
+    public func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter {
         CollectingWriter(store: store, table: table, delay: delay)
     }
 
-    public func recover(table: String, restoredCheckpoint: Int64) throws {}
+    public func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {}
     public func location(table: String) -> String { "memory:\(ObjectIdentifier(store))/\(table)" }
 }
 

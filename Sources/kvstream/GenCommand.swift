@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import KVStream
+import KVStreamKafka
 import KVStreamPayments
 
 struct GenCommand: ParsableCommand {
@@ -32,18 +34,64 @@ struct GenPayments: ParsableCommand {
     @Option(help: "Write the fraud ground truth here.") var labels: String?
 
     func run() throws {
-        if topic != nil || bootstrap != nil {
-            throw UsageError("gen payments: --topic/--bootstrap are not available in this build (Kafka connector issue); use --out FILE")
-        }
         if fraudRatio != nil || labels != nil {
             throw UsageError("gen payments: --fraud-ratio/--labels are not available in this build (fraud-detection issue)")
         }
-        guard let out else { throw UsageError("gen payments: give --out FILE") }
         guard count >= 0 else { throw UsageError("gen payments: --count must not be negative") }
         let config = PaymentGeneratorConfig(
             seed: seed, customers: customers, merchants: merchants, startMillis: startMillis, eventsPerSecond: rate,
             outOfOrderRatio: outOfOrderRatio, lateRatio: lateRatio, invalidRatio: invalidRatio)
         if let problem = config.problem { throw UsageError("gen payments: \(problem)") }
+        switch (out, topic, bootstrap) {
+        case (let out?, nil, nil): try writeFile(out, config: config)
+        case (nil, let topic?, let bootstrap?): try produce(topic: topic, bootstrap: bootstrap, config: config)
+        default: throw UsageError("gen payments: give either --out FILE or --topic T --bootstrap B")
+        }
+    }
+
+    /// Sends each line as a message keyed by its customer_id (invalid lines without a key), as SPEC section 2 says
+    /// producers do, and waits until all are delivered.
+    private func produce(topic: String, bootstrap: String, config: PaymentGeneratorConfig) throws {
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(bootstrap: bootstrap, context: "gen payments")
+        } catch let error as ConfigError {
+            throw UsageError("gen payments: \(error.message)")
+        }
+        var generator = PaymentLineGenerator(config: config)
+        var buffer: [UInt8] = []
+        var invalid = 0
+        let start = KVStream.Clock.monotonicNanos()
+        while generator.generator.nextIndex < UInt64(count) {
+            buffer.removeAll(keepingCapacity: true)
+            switch generator.next() {
+            case .valid(let payment):
+                payment.appendJSON(to: &buffer)
+                var key = payment.customerId
+                try key.withUTF8 { key in
+                    try buffer.withUnsafeBytes {
+                        try producer.produce(topic: topic, key: UnsafeRawBufferPointer(key), value: $0)
+                    }
+                }
+            case .invalid(let raw, _):
+                invalid += 1
+                buffer.append(contentsOf: raw.utf8)
+                try buffer.withUnsafeBytes { try producer.produce(topic: topic, key: nil, value: $0) }
+            }
+        }
+        do {
+            try producer.flush(timeout: .seconds(60))
+        } catch {
+            throw RuntimeFailure("gen payments: \(error)")
+        }
+        producer.close()
+        let seconds = Double(KVStream.Clock.monotonicNanos() - start) / 1e9
+        FileHandle.standardError.write(Data(String(
+            format: "sent %d messages (%d events, %d invalid) to %@ at %@ in %.1fs\n", count + invalid, count, invalid,
+            topic, bootstrap, seconds).utf8))
+    }
+
+    private func writeFile(_ out: String, config: PaymentGeneratorConfig) throws {
         guard let file = FileHandle(forWritingAtPath: out) ?? {
             FileManager.default.createFile(atPath: out, contents: nil) ? FileHandle(forWritingAtPath: out) : nil
         }() else {

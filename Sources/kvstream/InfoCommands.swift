@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVStream
+import KVStreamKafka
 import KVStreamJobs
 import Logging
 
@@ -86,15 +87,42 @@ struct CheckpointsCommand: ParsableCommand {
     }
 }
 
-struct BrokerCommand: ParsableCommand {
+struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "broker", abstract: "Start a development Kafka cluster on loopback.")
+        commandName: "broker",
+        abstract: "Start a development Kafka cluster on loopback (librdkafka's mock cluster) until stopped.",
+        discussion: "Prints the bootstrap address on the first line of standard output. Messages live in memory.")
 
-    @Option var brokers: Int = 1
-    @Option var port: Int?
-    @Option var topic: [String] = []
+    @Option(help: "Brokers in the cluster.") var brokers: Int = 1
+    @Option(help: "Not supported: librdkafka 2.0's mock cluster chooses its ports (use the printed address).")
+    var port: Int?
+    @Option(help: "A topic to create, NAME:PARTITIONS (repeatable).") var topic: [String] = []
 
-    func run() throws {
-        throw UsageError("broker: not available in this build (it arrives with the Kafka connector issue)")
+    func run() async throws {
+        guard (1...16).contains(brokers) else { throw UsageError("broker: --brokers must be between 1 and 16") }
+        if port != nil {
+            throw UsageError(
+                "broker: --port is not supported by librdkafka 2.0's mock cluster, which picks its own ports; use the address it prints")
+        }
+        var topics: [(String, Int)] = []
+        for spec in topic {
+            let parts = spec.split(separator: ":")
+            guard parts.count == 2, !parts[0].isEmpty, let n = Int(parts[1]), n >= 1 else {
+                throw UsageError("broker: --topic \(spec): expected NAME:PARTITIONS, e.g. payments:6")
+            }
+            topics.append((String(parts[0]), n))
+        }
+        let cluster = try MockCluster(brokers: brokers)
+        for (name, partitions) in topics {
+            try cluster.createTopic(name, partitions: partitions, replication: min(brokers, 3))
+        }
+        FileHandle.standardOutput.write(Data((cluster.bootstrap + "\n").utf8))
+        let created = topics.map { "\($0.0) (\($0.1) partitions)" }.joined(separator: ", ")
+        FileHandle.standardError.write(Data(
+            "kvstream broker: \(brokers) broker(s) at \(cluster.bootstrap)\(created.isEmpty ? "" : "; topics \(created)"); other topics are created on first use. Ctrl-C stops it.\n".utf8))
+        let stop = StopSignal()
+        SignalHandling.install(stop: stop, quiet: true)
+        while !stop.isRequested { try? await Task.sleep(for: .milliseconds(100)) }
+        withExtendedLifetime(cluster) {}
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVStream
+import KVStreamKafka
 import Logging
 
 struct RunCommand: AsyncParsableCommand {
@@ -39,17 +40,29 @@ struct RunCommand: AsyncParsableCommand {
         options.bounded = bounded
         options.restore = restore
         let logger = Logger(label: "kvstream.\(definition.name)")
-        let runner = try JobRunner(
-            plan: plan, topology: topology, connectors: try connectorRegistry(topology), options: options, logger: logger)
+        let connectors = try connectorRegistry(topology)
+        let metrics = JobMetrics()
+        let stop = StopSignal()
+        // A Kafka source brings its consumer group: the job then runs per input partition where it can.
+        let run: @Sendable () async throws -> Void
+        if try KafkaJobRun.kafkaSource(of: graph, topology: topology) != nil {
+            let kafka = try KafkaJobRun(plan: plan, topology: topology, connectors: connectors, options: options,
+                                        metrics: metrics, stop: stop, logger: logger)
+            run = { try await kafka.run() }
+        } else {
+            let runner = try JobRunner(plan: plan, topology: topology, connectors: connectors, options: options,
+                                       metrics: metrics, stop: stop, logger: logger)
+            run = { try await runner.run() }
+        }
         let instances = plan.tasks.reduce(0) { $0 + $1.parallelism }
         logger.info(
             "starting \(definition.name) from \(topology.origin): \(plan.tasks.count) tasks, \(instances) instances\(bounded ? ", bounded" : "")")
-        SignalHandling.install(stop: runner.stop)
-        let reporter = ProgressReporter(job: definition.name, metrics: runner.metrics)
+        SignalHandling.install(stop: stop)
+        let reporter = ProgressReporter(job: definition.name, metrics: metrics)
         let progress = Task.detached { await reporter.run() }
         let start = Clock.monotonicNanos()
         do {
-            try await runner.run()
+            try await run()
         } catch let error as ConfigError {
             progress.cancel()
             throw error  // a configuration problem found while restoring: exit 2

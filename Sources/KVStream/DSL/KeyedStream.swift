@@ -2,13 +2,14 @@
 public struct KeyedStream<K: StateKey, T: Sendable> {
     let stream: Stream<T>
     let keyName: String
+    let scope: KeyScope
     let key: @Sendable (T) -> K
 
     func hashEdge() -> LogicalEdge {
         LogicalEdge(
             from: stream.node, port: stream.port, partitioning: .hash,
             keyGroupSelector: KeyGroupSelector<T>(key: key),
-            keyDescription: keyName)
+            keyDescription: keyName, keyScope: scope)
     }
 
     func addKeyedOperator<U: Sendable>(

@@ -43,8 +43,13 @@ public struct Stream<T: Sendable> {
 
     /// Partitions the stream by key: records with equal keys go to the same task instance, where keyed state
     /// and timers are scoped to the key.
-    public func keyBy<K: StateKey>(_ keyName: String = "key", _ key: @escaping @Sendable (T) -> K) -> KeyedStream<K, T> {
-        KeyedStream(stream: self, keyName: keyName, key: key)
+    /// Partitions the stream by key. `scope: .inputPartition` promises that all records of one key come from one
+    /// partition of the input (the key contains the Kafka message key, as `customer_id` does for payments); a job
+    /// whose keys all say so runs per input partition and scales out across machines (docs/scale-out.md).
+    public func keyBy<K: StateKey>(
+        _ keyName: String = "key", scope: KeyScope = .global, _ key: @escaping @Sendable (T) -> K
+    ) -> KeyedStream<K, T> {
+        KeyedStream(stream: self, keyName: keyName, scope: scope, key: key)
     }
 
     /// Merges streams of the same type; the watermark is the minimum of the inputs'.
@@ -92,8 +97,7 @@ extension Stream where T: SinkRow {
             detail: "\(T.schema.mode == .upsert ? "upsert" : "append") into \(table)", inputs: [forwardEdge()],
             inputType: StreamType<T>(), outputType: nil,
             factory: .sink { context, connector in
-                let writer = try connector.makeWriter(
-                    table: table, schema: T.schema, subtask: context.subtask, parallelism: context.parallelism)
+                let writer = try connector.makeWriter(table: table, schema: T.schema, instance: context.instanceName)
                 return SinkOperator<T>(writer: writer, context: context)
             })
         return SinkHandle(node: node.id)

@@ -8,6 +8,16 @@ public struct LogicalEdge: Sendable {
     let keyGroupSelector: (any Sendable)?
     /// The key's description for `describe` (`customer_id`).
     public var keyDescription: String?
+    /// For hash edges: whether one key's records all come from one input partition.
+    public var keyScope: KeyScope = .global
+}
+
+/// Where the records of one key can come from.
+public enum KeyScope: Sendable, Equatable {
+    /// Any input partition: the key's state needs records from every partition (a shuffle across machines).
+    case global
+    /// One input partition only (the key contains the partitioning key of the input topic).
+    case inputPartition
 }
 
 /// How a node is made at run time.
@@ -71,6 +81,25 @@ public struct LogicalGraph: Sendable {
             for (i, e) in n.inputs.enumerated() where e.from == node && e.port == port { result.append((n, i)) }
         }
         return result
+    }
+
+    /// The source names of the job.
+    public var sourceNames: [String] {
+        nodes.compactMap { if case .source(let name) = $0.kind { name } else { nil } }
+    }
+
+    /// Whether every keyed operator's keys stay within one input partition, so that the job can run once per
+    /// input partition (each run with its own state and checkpoints) and scale out by moving partitions.
+    public var keysStayInInputPartitions: Bool {
+        nodes.allSatisfy { node in node.inputs.allSatisfy { $0.partitioning != .hash || $0.keyScope == .inputPartition } }
+    }
+
+    /// The keyed edges that shuffle across input partitions, for the message that says why a job cannot scale out.
+    public var globalKeys: [String] {
+        nodes.flatMap { node in
+            node.inputs.filter { $0.partitioning == .hash && $0.keyScope == .global }
+                .map { "\(node.name) by \($0.keyDescription ?? "key")" }
+        }
     }
 }
 

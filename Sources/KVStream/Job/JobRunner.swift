@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// How a run behaves (SPEC section 1, `kvstream run`).
 public struct JobRunOptions: Sendable {
@@ -11,6 +12,9 @@ public struct JobRunOptions: Sendable {
     public var tickInterval: Duration = .milliseconds(100)
     /// Which checkpoint to resume from.
     public var restore: RestoreMode = .latest
+    /// Called with the id of each checkpoint once it is complete and committed (the Kafka source then commits
+    /// the checkpoint's offsets to the consumer group, for lag monitoring).
+    public var onCheckpointComplete: (@Sendable (Int64) -> Void)?
 
     public init() {}
 }
@@ -43,11 +47,24 @@ public final class JobRunner: Sendable {
     private let stateStores: StateStoreFactory?
     private let stateDirectory: String
     private let cacheEntries: Int
+    /// The input partitions this run is scoped to (`p3`), or nil for a run over all of the job's input.
+    public let scope: String?
+    private let restorePoint = Mutex<RestorePoint??>(nil)
 
+    private typealias RestorePoint = (CheckpointMetadata, [(CheckpointMetadata.TaskFile, TaskSnapshot)], String)
+
+    /// - Parameters:
+    ///   - scope: runs the job for one input partition: its checkpoints, state and outputs are kept apart from
+    ///     those of other partitions' runs (`<checkpoint dir>/<job>/<scope>/`), so that another machine can take
+    ///     the partition over (docs/scale-out.md).
+    ///   - sourceBindings: bindings that replace the topology's, by source name (the Kafka runner's partitions).
     public init(
         plan: PhysicalPlan, topology: Topology, connectors: ConnectorRegistry, options: JobRunOptions,
-        metrics: JobMetrics = JobMetrics(), stop: StopSignal = StopSignal(), logger: Logger
+        metrics: JobMetrics = JobMetrics(), stop: StopSignal = StopSignal(), logger: Logger, scope: String? = nil,
+        sourceBindings: [String: SourceBinding] = [:]
     ) throws {
+        self.scope = scope
+        let scopePath = scope.map { "/" + $0 } ?? ""
         let backend = try topology.stateBackend()
         if backend == "memory" {
             stateStores = nil
@@ -56,7 +73,8 @@ public final class JobRunner: Sendable {
         } else {
             throw topology.settings.error(at: "state.backend", "unknown state backend \"\(backend)\" (memory or rocksdb)")
         }
-        stateDirectory = try topology.stateDirectory() + "/" + plan.graph.jobName + "/run-\(Clock.nowMillis())-\(getpid())"
+        stateDirectory = try topology.stateDirectory() + "/" + plan.graph.jobName + scopePath
+            + "/run-\(Clock.nowMillis())-\(getpid())"
         cacheEntries = try topology.stateCacheEntries()
         self.plan = plan
         self.topology = topology
@@ -64,7 +82,7 @@ public final class JobRunner: Sendable {
         self.metrics = metrics
         self.stop = stop
         self.logger = logger
-        storage = CheckpointStorage(directory: try topology.checkpointDirectory(), job: plan.graph.jobName)
+        storage = CheckpointStorage(directory: try topology.checkpointDirectory(), job: plan.graph.jobName + scopePath)
         _ = try topology.checkpointInterval()
         var sources: [Int: SourceBinding] = [:]
         var sinks: [Int: any SinkConnector] = [:]
@@ -73,7 +91,7 @@ public final class JobRunner: Sendable {
             do {
                 switch node.kind {
                 case .source(let name):
-                    sources[node.id] = try topology.sourceBinding(name, bounded: options.bounded)
+                    sources[node.id] = try sourceBindings[name] ?? topology.sourceBinding(name, bounded: options.bounded)
                 case .sink(let name, _):
                     if byName[name] == nil { byName[name] = try connectors.sink(name, topology: topology) }
                     sinks[node.id] = byName[name]
@@ -105,11 +123,34 @@ public final class JobRunner: Sendable {
     public func sourceBinding(of node: Int) -> SourceBinding? { sources[node] }
     public func sinkConnector(of node: Int) -> (any SinkConnector)? { sinks[node] }
 
+    /// The checkpoint the run resumes from, chosen once (``run()`` uses the same): its id, and where it left each
+    /// source split (split id -> the position's offset, and whether the split had ended).
+    public func restoredSplits() throws -> (checkpoint: Int64, splits: [String: (offset: Int64, ended: Bool)])? {
+        guard let (metadata, snapshots, directory) = try chosenRestorePoint() else { return nil }
+        let restored = RestoredCheckpoint(
+            id: metadata.checkpointID, snapshots: snapshots.map { ($0.0.task, $0.1) }, directory: directory)
+        var splits: [String: (offset: Int64, ended: Bool)] = [:]
+        for node in plan.graph.nodes {
+            guard case .source(let declaration) = node.factory else { continue }
+            let state = restored.state(operators: [node.name], keyGroups: 0...(plan.maxParallelism - 1))
+            for split in try state.operatorValues(declaration.nodeName + OperatorContext.scopeSeparator + "splits",
+                                                  as: [SplitSnapshot].self).flatMap({ $0 }) {
+                splits[split.splitID] = (split.position.offset, split.ended)
+            }
+        }
+        return (metadata.checkpointID, splits)
+    }
+
+    private func chosenRestorePoint() throws -> RestorePoint? {
+        if let chosen = restorePoint.withLock({ $0 }) { return chosen }
+        let chosen = try checkpointToRestore()
+        restorePoint.withLock { $0 = .some(chosen) }
+        return chosen
+    }
+
     /// The checkpoint to resume from, with its snapshots: the newest valid one for `.latest`, skipping (with a
     /// warning) any whose metadata or files are missing or corrupt.
-    func checkpointToRestore() throws
-        -> (CheckpointMetadata, [(CheckpointMetadata.TaskFile, TaskSnapshot)], String)?
-    {
+    private func checkpointToRestore() throws -> RestorePoint? {
         switch options.restore {
         case .none:
             return nil
@@ -180,7 +221,7 @@ public final class JobRunner: Sendable {
     /// Runs the job until its sources end (bounded) or ``stop`` is requested, and throws the first failure.
     public func run() async throws {
         let graph = plan.graph
-        let restoredCheckpoint = try checkpointToRestore()
+        let restoredCheckpoint = try chosenRestorePoint()
         if let (metadata, _, _) = restoredCheckpoint {
             // Its commits may not all have happened before the previous run stopped; they are idempotent.
             try CheckpointCoordinator.commit(metadata)
@@ -192,7 +233,8 @@ public final class JobRunner: Sendable {
         try storage.removeCheckpoints(after: restoredCheckpoint?.0.checkpointID ?? 0)
         for node in graph.nodes {
             if case .sink(_, let table) = node.kind {
-                try sinks[node.id]?.recover(table: table, restoredCheckpoint: restoredCheckpoint?.0.checkpointID ?? 0)
+                try sinks[node.id]?.recover(
+                    table: table, restoredCheckpoint: restoredCheckpoint?.0.checkpointID ?? 0, scope: scope)
             }
         }
         var instances: Set<TaskInstanceID> = []
@@ -206,7 +248,7 @@ public final class JobRunner: Sendable {
             storage: storage, job: graph.jobName, maxParallelism: plan.maxParallelism, instances: instances,
             parallelism: parallelismByTask, retained: try topology.checkpointsRetained(),
             timeout: try topology.checkpointTimeout(), restoredID: restoredCheckpoint?.0.checkpointID, logger: logger,
-            metrics: metrics, sources: sourceIdentities)
+            metrics: metrics, sources: sourceIdentities, onComplete: options.onCheckpointComplete)
         var triggers: [TaskInstanceKey: BarrierTrigger] = [:]
         for task in plan.tasks where sources[task.head] != nil {
             for subtask in 0..<task.parallelism {
@@ -296,7 +338,7 @@ public final class JobRunner: Sendable {
         try backend.ingest(keyGroups: keyGroups, operators: Set(task.nodes.map { plan.graph.nodes[$0].name }))
         return TaskEnvironment(
             jobName: plan.graph.jobName, taskName: name, subtask: subtask, metrics: metrics, failures: failures,
-            stop: stop, checkpointing: checkpointing)
+            stop: stop, checkpointing: checkpointing, scope: scope)
     }
 
     fileprivate var sourceBindings: [Int: SourceBinding] { sources }
@@ -387,7 +429,7 @@ private struct Wiring: Sendable {
             jobName: graph.jobName, operatorName: node.name, subtask: subtask,
             parallelism: plan.parallelism(of: node.id), maxParallelism: plan.maxParallelism, stateBackend: backend,
             metrics: runner.metrics, failures: environment.failures, sideOutputs: SideOutputs(ports),
-            checkpointing: environment.checkpointing)
+            checkpointing: environment.checkpointing, scope: runner.scope)
         switch node.factory {
         case .operator(let make):
             guard let output else { preconditionFailure("operator '\(node.name)' has no output") }

@@ -8,13 +8,15 @@ import Foundation
 public enum SignalHandling {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    public static func install(stop: StopSignal) {
+    /// - Parameter quiet: no note on standard error (for commands that only wait, like `kvstream broker`).
+    public static func install(stop: StopSignal, quiet: Bool = false) {
         for signo in [SIGINT, SIGTERM] {
             signal(signo, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
             source.setEventHandler { @Sendable in
                 if stop.isRequested { exit(128 + signo) }
                 stop.request()
+                if quiet { return }
                 let note = "\nstopping: finishing in-flight records (press Ctrl-C again to exit at once)\n"
                 FileHandle.standardError.write(Data(note.utf8))
             }

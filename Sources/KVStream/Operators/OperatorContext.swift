@@ -13,13 +13,16 @@ public final class OperatorContext {
     let failures: FailureSlot
     let sideOutputs: SideOutputs
     let checkpointing: TaskCheckpointing
+    /// The input partitions this run of the job is scoped to (`p3`), or nil when it reads all of them.
+    public let scope: String?
 
     init(
         jobName: String, operatorName: String, subtask: Int, parallelism: Int, maxParallelism: Int,
         stateBackend: KeyedStateBackend, metrics: JobMetrics, failures: FailureSlot, sideOutputs: SideOutputs,
-        checkpointing: TaskCheckpointing
+        checkpointing: TaskCheckpointing, scope: String? = nil
     ) {
         self.checkpointing = checkpointing
+        self.scope = scope
         self.jobName = jobName
         self.operatorName = operatorName
         self.subtask = subtask
@@ -30,6 +33,10 @@ public final class OperatorContext {
         self.failures = failures
         self.sideOutputs = sideOutputs
     }
+
+    /// Names this instance in output file names and sink bookkeeping: `3`, or `p5.3` in a run scoped to the
+    /// input partition 5. Unique among all instances of the job on all machines.
+    public var instanceName: String { scope.map { "\($0).\(subtask)" } ?? String(subtask) }
 
     /// The key groups this instance owns.
     public var keyGroupRange: ClosedRange<Int> {

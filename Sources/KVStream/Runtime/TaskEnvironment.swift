@@ -22,11 +22,14 @@ final class TaskEnvironment {
     /// The network outputs of the chain, flushed after every input event.
     var outputs: [any Flushable] = []
     let checkpointing: TaskCheckpointing
+    /// The input partitions the run is scoped to (`p3`), or nil.
+    let scope: String?
 
     init(
         jobName: String, taskName: String, subtask: Int, metrics: JobMetrics, failures: FailureSlot, stop: StopSignal,
-        checkpointing: TaskCheckpointing
+        checkpointing: TaskCheckpointing, scope: String? = nil
     ) {
+        self.scope = scope
         self.checkpointing = checkpointing
         self.jobName = jobName
         self.taskName = taskName

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A sink that writes each table as JSON lines: `<path>/<table>/part-<subtask>-<checkpoint>.jsonl`, exactly once.
+/// A sink that writes each table as JSON lines: `<path>/<table>/part-<instance>-<checkpoint>.jsonl`, exactly once
+/// (`<instance>` is the subtask, or `p<partition>.<subtask>` in runs scoped to one Kafka partition).
 ///
 /// Rows go to a hidden in-progress file; at each checkpoint barrier it is closed, synced and renamed to a hidden
 /// pending name; when the checkpoint completes the coordinator renames it into place. Readers that glob
@@ -25,20 +26,25 @@ public struct JSONLinesSinkConnector: SinkConnector {
 
     public func location(table: String) -> String { directory + "/" + table }
 
-    public func makeWriter(table: String, schema: TableSchema, subtask: Int, parallelism: Int) throws -> SinkWriter {
+    public func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter {
         let dir = location(table: table)
         do {
             try FileSystem.makeDirectories(dir)
-            return JSONLinesWriter(directory: dir, subtask: subtask, schema: schema)
+            return JSONLinesWriter(directory: dir, instance: instance, schema: schema)
         } catch {
             throw ConnectorError("\(error) (check \(configKey))")
         }
     }
 
-    public func recover(table: String, restoredCheckpoint: Int64) throws {
+    public func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {
         let dir = location(table: table)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
-        for name in names where name.hasPrefix(".part-") || (Self.checkpoint(ofPart: name) ?? 0) > restoredCheckpoint {
+        for name in names {
+            let visible = name.hasPrefix("part-")
+            guard let (instance, checkpoint) = Self.parse(visible ? name.dropFirst(5) : name.dropFirst(6)),
+                  visible || name.hasPrefix(".part-"), Self.instance(instance, isIn: scope),
+                  !visible || checkpoint > restoredCheckpoint
+            else { continue }
             do {
                 try FileManager.default.removeItem(atPath: dir + "/" + name)
             } catch {
@@ -47,25 +53,27 @@ public struct JSONLinesSinkConnector: SinkConnector {
         }
     }
 
-    /// The checkpoint of a committed file name `part-<subtask>-<checkpoint>.jsonl`.
-    static func checkpoint(ofPart name: String) -> Int64? {
-        guard name.hasPrefix("part-"), name.hasSuffix(".jsonl") else { return nil }
-        let parts = name.dropFirst(5).dropLast(6).split(separator: "-")
-        return parts.count == 2 ? Int64(parts[1]) : nil
+    /// The instance and checkpoint of `<instance>-<checkpoint>...`, the rest of a file name after `part-` or
+    /// `.part-` (in-progress files carry a start time where committed ones carry the checkpoint).
+    static func parse(_ rest: Substring) -> (instance: Substring, checkpoint: Int64)? {
+        let parts = rest.split(separator: "-", maxSplits: 2)
+        guard parts.count >= 2 else { return nil }
+        let digits = parts[1].prefix { $0.isNumber }
+        return Int64(digits).map { (parts[0], $0) }
     }
 }
 
 final class JSONLinesWriter: SinkWriter {
     private let directory: String
-    private let subtask: Int
+    private let instance: String
     private var encoder: JSONRowEncoder
     private var fd: Int32 = -1
     private var inProgress: String
 
-    init(directory: String, subtask: Int, schema: TableSchema) {
+    init(directory: String, instance: String, schema: TableSchema) {
         self.directory = directory
-        self.subtask = subtask
-        inProgress = directory + "/.part-\(subtask)-\(Clock.nowMillis())-\(UInt32.random(in: 0...UInt32.max)).inprogress"
+        self.instance = instance
+        inProgress = directory + "/.part-\(instance)-\(Clock.nowMillis())-\(UInt32.random(in: 0...UInt32.max)).inprogress"
         encoder = JSONRowEncoder(columns: schema.columns.map(\.name))
     }
 
@@ -105,12 +113,12 @@ final class JSONLinesWriter: SinkWriter {
         guard fsync(fd) == 0 else { throw ConnectorError("cannot sync \(inProgress): \(FileSystem.lastError())") }
         Foundation.close(fd)
         fd = -1
-        let pending = directory + "/.part-\(subtask)-\(checkpointID).jsonl.pending"
+        let pending = directory + "/.part-\(instance)-\(checkpointID).jsonl.pending"
         guard rename(inProgress, pending) == 0 else {
             throw ConnectorError("cannot stage \(inProgress): \(FileSystem.lastError())")
         }
         FileSystem.syncDirectory(of: pending)
-        return [.rename(from: pending, to: directory + "/part-\(subtask)-\(checkpointID).jsonl")]
+        return [.rename(from: pending, to: directory + "/part-\(instance)-\(checkpointID).jsonl")]
     }
 
     func close() throws {

@@ -18,11 +18,15 @@ public protocol SinkConnector: Sendable {
     var type: String { get }
     /// A one-line description for `kvstream describe` (never secrets).
     var summary: String { get }
-    func makeWriter(table: String, schema: TableSchema, subtask: Int, parallelism: Int) throws -> SinkWriter
+    /// A writer for one instance of the sink operator. `instance` is unique among the job's instances on every
+    /// machine (`3`, or `p5.3` in a run scoped to input partition 5) and has no `-`.
+    func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter
     /// Before a (re)start, after the restored checkpoint's commits were replayed: removes what earlier runs
     /// wrote or staged that the restored checkpoint does not cover: everything staged, and what checkpoints after
-    /// `restoredCheckpoint` committed (0: none is restored, the job starts over).
-    func recover(table: String, restoredCheckpoint: Int64) throws
+    /// `restoredCheckpoint` committed (0: none is restored, the job starts over). Only outputs of instances in
+    /// `scope` are touched (nil: the unscoped instances `0`, `1`, ...; `p5`: the instances `p5.N`), since runs
+    /// scoped to other partitions go on beside this one.
+    func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws
     /// Where rows of `table` end up, so that two sinks writing the same place can be refused at job start.
     func location(table: String) -> String
 }
@@ -31,4 +35,12 @@ public protocol SinkConnector: Sendable {
 public struct ConnectorError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension SinkConnector {
+    /// Whether an output of the sink operator instance `instance` (`3`, `p5.3`) belongs to `scope`.
+    public static func instance(_ instance: Substring, isIn scope: String?) -> Bool {
+        guard let scope else { return !instance.isEmpty && instance.allSatisfy(\.isNumber) }
+        return instance.hasPrefix(scope + ".")
+    }
 }

@@ -16,6 +16,8 @@ public enum SourceBinding: Sendable {
     /// Synthetic records: `splits` independent streams, `rate` records/s in all (nil: as fast as possible),
     /// `count` records in all (nil: endless).
     case generator(splits: Int, rate: Double?, count: Int?, settings: Settings)
+    /// A connector outside the core (Kafka), made by the code that runs the job with it.
+    case external(any ExternalSource)
 
     public var summary: String {
         switch self {
@@ -23,6 +25,7 @@ public enum SourceBinding: Sendable {
         case .generator(let splits, let rate, let count, _):
             "generator, \(splits) split(s), rate \(rate.map { "\(Int($0))/s" } ?? "unlimited"), "
                 + "count \(count.map(String.init) ?? "endless")"
+        case .external(let source): source.summary
         }
     }
 
@@ -38,6 +41,7 @@ public enum SourceBinding: Sendable {
                 .filter { !["rate", "count", "type"].contains($0.key) }
                 .sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        case .external(let source): source.identity
         }
     }
 
@@ -45,6 +49,7 @@ public enum SourceBinding: Sendable {
         switch self {
         case .file(let paths): paths.count
         case .generator(let splits, _, _, _): splits
+        case .external(let source): source.splitCount
         }
     }
 }
@@ -112,6 +117,10 @@ struct SourceSpawner<Element: Sendable>: SourceSpawning {
                 let share = count.map { $0 / splits + (i < $0 % splits ? 1 : 0) }
                 readers.append(GeneratorSplitReader(
                     splitID: "generator:\(i)", generator: generator, limit: share, rate: rate.map { $0 / Double(splits) }))
+            }
+        case .external(let source):
+            for feed in try source.makeFeeds(splits: mine, sourceName: declaration.name, bounded: bounded) {
+                readers.append(FeedSplitReader(feed: feed, sourceName: declaration.name, source: events))
             }
         }
         guard let typedHead = head as? Downstream<Element> else {

@@ -49,7 +49,7 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
         rejectedDownstream = rejected.flatMap { ($0 as? SideOutput<RejectedRecord>)?.downstream }
         self.environment = environment
         idleTimeoutNanos = strategy.idleTimeout.map { UInt64(max(0, $0.milliseconds)) * 1_000_000 }
-        metricsInstance = "\(name)#\(environment.subtask)"
+        metricsInstance = (environment.scope.map { "\($0)/" } ?? "") + "\(name)#\(environment.subtask)"
         body = { [unowned self] in try await self.loop() }
         environment.checkpointing.register(self)
         try restorePositions()
@@ -91,6 +91,7 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
             try await environment.checkpointing.acknowledge(barrier)
             return
         }
+        for reader in readers { try reader.prepareCheckpoint(barrier.id) }
         head.barrier(barrier)
         await environment.flushOutputs()
         try environment.checkFailure()

@@ -19,5 +19,12 @@ protocol SplitReader<Element>: AnyObject {
     var position: SplitPosition { get }
     /// Continues from a position a checkpoint recorded.
     func seek(to position: SplitPosition) throws
+    /// Called at checkpoint barrier `id`, after the records before it were handed out and before the source
+    /// acknowledges: whatever the reader sent elsewhere (dead letters) must be durable now.
+    func prepareCheckpoint(_ id: Int64) throws
     func close()
+}
+
+extension SplitReader {
+    func prepareCheckpoint(_ id: Int64) throws {}
 }

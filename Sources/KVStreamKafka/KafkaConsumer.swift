@@ -1,0 +1,271 @@
+import CRdKafka
+import Foundation
+import KVStream
+import Synchronization
+
+/// Told by the consumer's thread, synchronously, when the group gives or takes partitions.
+public protocol KafkaAssignmentHandler: AnyObject, Sendable {
+    /// Partitions were assigned: returns, for each, the offset to start at (nil: the beginning). May block (it
+    /// prepares the partitions' runs); the group waits for the assignment meanwhile.
+    func assigned(_ partitions: [Int32]) -> [Int32: Int64]
+    /// Partitions are taken away: returns once nothing reads them any more. May block.
+    func revoked(_ partitions: [Int32])
+}
+
+/// Holds the consumer weakly for the rebalance callback (the handle's opaque pointer).
+private final class ConsumerLink: @unchecked Sendable {
+    // @unchecked: set once before the handle exists, read on the consumer's thread.
+    weak var consumer: KafkaConsumer?
+}
+
+/// librdkafka calls this from inside the consumer's poll, on the consumer's own thread: a global function.
+private func kafkaRebalanceCallback(
+    _ rk: OpaquePointer?, _ error: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+    _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let opaque, let consumer = Unmanaged<ConsumerLink>.fromOpaque(opaque).takeUnretainedValue().consumer else {
+        rd_kafka_assign(rk, nil)
+        return
+    }
+    consumer.handleRebalance(error, partitions)
+}
+
+/// A member of the job's consumer group for one topic.
+///
+/// A thread of its own polls the consumer queue (librdkafka's calls block), answers rebalances there, and deals
+/// the fetched messages to one ``PartitionBuffer`` per assigned partition, which source instances read without
+/// blocking. Offsets are not auto-committed: they live in checkpoints, and ``commit(_:)`` reports completed
+/// checkpoints' offsets to the group for lag monitoring only.
+public final class KafkaConsumer: @unchecked Sendable {
+    // @unchecked: the handle is thread-safe; mutable state is behind locks or touched by the consumer thread only.
+    let handle: OpaquePointer
+    public let topic: String
+    public let group: String
+    private let link = ConsumerLink()
+    private let buffers = Locked<[Int32: PartitionBuffer]>([:])
+    private let handler = Mutex<(any KafkaAssignmentHandler)?>(nil)
+    private let running = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let highWater: Int
+    /// Partitions paused for backpressure (consumer thread only).
+    private var paused: Set<Int32> = []
+    public let pauses = Atomic<Int>(0)
+
+    /// - Parameter bufferedMessages: per partition, how many fetched messages may wait for the job before the
+    ///   partition is paused.
+    public init(
+        bootstrap: String, group: String, topic: String, properties: [(String, String)] = [],
+        bufferedMessages: Int = 20_000, sessionTimeoutMillis: Int = 10_000
+    ) throws {
+        self.topic = topic
+        self.group = group
+        highWater = max(16, bufferedMessages)
+        let conf = try makeKafkaConf(
+            [("bootstrap.servers", bootstrap), ("group.id", group), ("enable.auto.commit", "false"),
+             ("enable.auto.offset.store", "false"), ("auto.offset.reset", "earliest"),
+             // Eager assignors: the cooperative one reports revoked partitions as lost on librdkafka 2.0.
+             ("partition.assignment.strategy", "range,roundrobin"),
+             ("session.timeout.ms", String(sessionTimeoutMillis)),
+             ("heartbeat.interval.ms", String(max(100, sessionTimeoutMillis / 5))),
+             // librdkafka's own prefetch, per partition, on top of our buffers.
+             ("queued.max.messages.kbytes", "8192"), ("enable.partition.eof", "false")] + properties,
+            context: "kafka consumer (group \(group))")
+        rd_kafka_conf_set_rebalance_cb(conf, kafkaRebalanceCallback)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(link).toOpaque())
+        handle = try makeKafkaHandle(RD_KAFKA_CONSUMER, conf: conf, context: "kafka consumer (group \(group))")
+        rd_kafka_poll_set_consumer(handle)
+        link.consumer = self
+    }
+
+    /// The topic's partition count (blocking).
+    public func partitionCount() throws -> Int { try KVStreamKafka.partitionCount(handle: handle, topic: topic) }
+
+    /// The end (high watermark) offset of each partition now (blocking).
+    public func endOffsets(_ partitions: [Int32], timeoutMillis: Int32 = 10_000) throws -> [Int32: Int64] {
+        var result: [Int32: Int64] = [:]
+        for p in partitions {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let code = rd_kafka_query_watermark_offsets(handle, topic, p, &low, &high, timeoutMillis)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw ConnectorError("cannot read the end offset of \(topic)/\(p): \(kafkaErrorText(code))")
+            }
+            result[p] = high
+        }
+        return result
+    }
+
+    /// The buffer of an assigned partition.
+    func buffer(_ partition: Int32) -> PartitionBuffer? { buffers.withLock { $0[partition] } }
+
+    /// Joins the group: partitions come and go through `handler`. Starts the consumer thread.
+    public func subscribe(handler: any KafkaAssignmentHandler) throws {
+        self.handler.withLock { $0 = handler }
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        let code = rd_kafka_subscribe(handle, list)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw ConnectorError("cannot subscribe to \(topic): \(kafkaErrorText(code))")
+        }
+        start()
+    }
+
+    /// Reads the given partitions from the given offsets (nil: the beginning), without group management (a job
+    /// that must see every partition in one run). The group still receives ``commit(_:)``s. Starts the thread.
+    public func assign(_ offsets: [Int32: Int64?]) throws {
+        for p in offsets.keys { makeBuffer(p) }
+        let code = assignList(offsets)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw ConnectorError("cannot assign partitions of \(topic): \(kafkaErrorText(code))")
+        }
+        start()
+    }
+
+    private func makeBuffer(_ partition: Int32) {
+        let buffer = PartitionBuffer(topic: topic, partition: partition, highWater: highWater)
+        buffers.withLock { $0[partition] = buffer }
+    }
+
+    private func assignList(_ offsets: [Int32: Int64?]) -> rd_kafka_resp_err_t {
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (p, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+            let entry = rd_kafka_topic_partition_list_add(list, topic, p)
+            entry?.pointee.offset = offset ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        return rd_kafka_assign(handle, list)
+    }
+
+    /// On the consumer thread, inside a poll.
+    fileprivate func handleRebalance(_ error: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        var partitions: [Int32] = []
+        if let list {
+            for i in 0..<Int(list.pointee.cnt) { partitions.append(list.pointee.elems[i].partition) }
+        }
+        let handler = self.handler.withLock { $0 }
+        switch error {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            kafkaLogger.info("assigned \(topic) partitions \(partitions.sorted()) (group \(group))")
+            for p in partitions { makeBuffer(p) }
+            let offsets = handler?.assigned(partitions) ?? [:]
+            let code = assignList(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offsets[$0]) }))
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                kafkaLogger.error("cannot take the assignment of \(topic): \(kafkaErrorText(code))")
+            }
+        default:
+            if error == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
+                kafkaLogger.info("revoked \(topic) partitions \(partitions.sorted()) (group \(group))")
+            } else {
+                kafkaLogger.warning("rebalance of \(topic) failed: \(kafkaErrorText(error)); dropping the assignment")
+            }
+            handler?.revoked(partitions)
+            let removed = buffers.withLock { all in partitions.compactMap { all.removeValue(forKey: $0) } }
+            removed.forEach { $0.close() }
+            paused.subtract(partitions)
+            rd_kafka_assign(handle, nil)
+        }
+    }
+
+    private func start() {
+        guard !running.exchange(true, ordering: .relaxed) else { return }
+        let thread = Thread { [self] in
+            self.loop()
+            self.finished.signal()
+        }
+        thread.name = "kafka-consumer"
+        thread.start()
+    }
+
+    private func loop() {
+        let capacity = 4_096
+        var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
+        var byPartition: [Int32: [PartitionBuffer.Message]] = [:]
+        guard let queue = rd_kafka_queue_get_consumer(handle) else { return }
+        defer { rd_kafka_queue_destroy(queue) }
+        while running.load(ordering: .relaxed) {
+            applyBackpressure()
+            let n = rd_kafka_consume_batch_queue(queue, 100, &messages, capacity)
+            guard n > 0 else { continue }
+            for i in 0..<n {
+                guard let message = messages[i] else { continue }
+                if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    if message.pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                        kafkaLogger.warning("consuming \(topic): \(kafkaErrorText(message.pointee.err))")
+                    }
+                    rd_kafka_message_destroy(message)
+                    continue
+                }
+                byPartition[message.pointee.partition, default: []].append(message)
+            }
+            let current = buffers.withLock { $0 }
+            for (p, list) in byPartition where !list.isEmpty {
+                if let buffer = current[p] {
+                    buffer.append(list)
+                } else {
+                    list.forEach { rd_kafka_message_destroy($0) }
+                }
+                byPartition[p]!.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    /// Pauses partitions whose buffer is full and resumes those drained enough (consumer thread).
+    private func applyBackpressure() {
+        var pause: [Int32] = []
+        var resume: [Int32] = []
+        for (p, buffer) in buffers.withLock({ $0 }) {
+            let count = buffer.count
+            if !paused.contains(p) && count >= buffer.highWater {
+                pause.append(p)
+            } else if paused.contains(p) && count <= buffer.lowWater {
+                resume.append(p)
+            }
+        }
+        if !pause.isEmpty {
+            change(pause, pause: true)
+            paused.formUnion(pause)
+            pauses.add(pause.count, ordering: .relaxed)
+        }
+        if !resume.isEmpty {
+            change(resume, pause: false)
+            paused.subtract(resume)
+        }
+    }
+
+    private func change(_ partitions: [Int32], pause: Bool) {
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for p in partitions { rd_kafka_topic_partition_list_add(list, topic, p) }
+        let code = pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            kafkaLogger.warning("cannot \(pause ? "pause" : "resume") \(topic) \(partitions): \(kafkaErrorText(code))")
+        }
+    }
+
+    /// Reports offsets (the next offset to read, per partition) to the group, asynchronously. Failures, common
+    /// during rebalances, are harmless: the next checkpoint commits again.
+    public func commit(_ offsets: [Int32: Int64]) {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (p, offset) in offsets { rd_kafka_topic_partition_list_add(list, topic, p)?.pointee.offset = offset }
+        let code = rd_kafka_commit(handle, list, 1)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            kafkaLogger.debug("commit to group \(group) failed: \(kafkaErrorText(code))")
+        }
+    }
+
+    /// Leaves the group (revoking what is assigned, through the handler) and stops the thread.
+    public func close() {
+        if running.exchange(false, ordering: .relaxed) { finished.wait() }
+        // Serves the final revoke on this thread: the handler stops the partitions' runs first.
+        rd_kafka_consumer_close(handle)
+        buffers.withLock { all in
+            all.values.forEach { $0.close() }
+            all.removeAll()
+        }
+    }
+
+    deinit { rd_kafka_destroy(handle) }
+}
