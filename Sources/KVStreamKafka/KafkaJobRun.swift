@@ -150,7 +150,9 @@ public final class KafkaJobRun: Sendable {
                                     ledger: ledger, stop: stop)
         let restored = try runner.restoredSplits()?.splits ?? [:]
         var offsets: [Int32: Int64?] = [:]
-        for p in partitions { offsets[p] = restored[KafkaSource.splitID(topic: settings.topic, partition: p)]?.offset }
+        for p in partitions {
+            offsets.updateValue(restored[KafkaSource.splitID(topic: settings.topic, partition: p)]?.offset, forKey: p)
+        }
         try consumer.assign(offsets)
         do {
             try await runner.run()
