@@ -15,10 +15,12 @@ public let fraudDetection = JobDefinition(
 ) { job in
     let payments = job.source("payments", paymentEvents, watermarks: paymentWatermarks)
     payments.sideOutput(.rejected).map("rejected-rows") { RejectedRow($0) }.sink("lake", table: "rejected")
-    payments
+    let alerts = payments
         .keyBy("customer_id", scope: .inputPartition) { $0.customerId }
         .process("rules") { FraudRules() }
-        .sink("postgres", table: "fraud_alerts")
+    alerts.sink("postgres", table: "fraud_alerts")
+    // The same rows as JSON on the `fraud-alerts` topic, when the topology has a `[sinks.kafka]`.
+    alerts.sink("kafka", table: "fraud_alerts", optional: true)
 }
 
 /// What the rules keep of a payment.

@@ -46,20 +46,23 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let handler = Mutex<(any KafkaAssignmentHandler)?>(nil)
     private let running = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    private let highWater: Int
+    /// Bytes all partition buffers may hold together before partitions are paused.
+    private let bufferBytes: Int
     /// Partitions paused for backpressure (consumer thread only).
     private var paused: Set<Int32> = []
     public let pauses = Atomic<Int>(0)
+    /// The offsets last reported to the group, sent again synchronously when the consumer closes.
+    private let committed = Locked<[Int32: Int64]>([:])
 
-    /// - Parameter bufferedMessages: per partition, how many fetched messages may wait for the job before the
-    ///   partition is paused.
+    /// - Parameter bufferBytes: how many bytes of fetched messages may wait for the job, across all partitions,
+    ///   before partitions are paused (each partition gets an equal share).
     public init(
         bootstrap: String, group: String, topic: String, properties: [(String, String)] = [],
-        bufferedMessages: Int = 20_000, sessionTimeoutMillis: Int = 10_000
+        bufferBytes: Int = 16 << 20, sessionTimeoutMillis: Int = 10_000
     ) throws {
         self.topic = topic
         self.group = group
-        highWater = max(16, bufferedMessages)
+        self.bufferBytes = max(1 << 20, bufferBytes)
         let conf = try makeKafkaConf(
             [("bootstrap.servers", bootstrap), ("group.id", group), ("enable.auto.commit", "false"),
              ("enable.auto.offset.store", "false"), ("auto.offset.reset", "earliest"),
@@ -67,8 +70,9 @@ public final class KafkaConsumer: @unchecked Sendable {
              ("partition.assignment.strategy", "range,roundrobin"),
              ("session.timeout.ms", String(sessionTimeoutMillis)),
              ("heartbeat.interval.ms", String(max(100, sessionTimeoutMillis / 5))),
-             // librdkafka's own prefetch, per partition, on top of our buffers.
-             ("queued.max.messages.kbytes", "8192"), ("enable.partition.eof", "false")] + properties,
+             // librdkafka's own prefetch, on top of our buffers.
+             ("queued.max.messages.kbytes", String(max(1024, bufferBytes / 4 / 1024))),
+             ("enable.partition.eof", "false")] + properties,
             context: "kafka consumer (group \(group))")
         rd_kafka_conf_set_rebalance_cb(conf, kafkaRebalanceCallback)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(link).toOpaque())
@@ -123,7 +127,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     private func makeBuffer(_ partition: Int32) {
-        let buffer = PartitionBuffer(topic: topic, partition: partition, highWater: highWater)
+        let buffer = PartitionBuffer(topic: topic, partition: partition)
         buffers.withLock { $0[partition] = buffer }
     }
 
@@ -214,11 +218,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     private func applyBackpressure() {
         var pause: [Int32] = []
         var resume: [Int32] = []
-        for (p, buffer) in buffers.withLock({ $0 }) {
-            let count = buffer.count
-            if !paused.contains(p) && count >= buffer.highWater {
+        let current = buffers.withLock { $0 }
+        let highWater = bufferBytes / max(1, current.count)
+        for (p, buffer) in current {
+            let bytes = buffer.bytes
+            if !paused.contains(p) && bytes >= highWater {
                 pause.append(p)
-            } else if paused.contains(p) && count <= buffer.lowWater {
+            } else if paused.contains(p) && bytes <= highWater / 4 {
                 resume.append(p)
             }
         }
@@ -247,10 +253,15 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// during rebalances, are harmless: the next checkpoint commits again.
     public func commit(_ offsets: [Int32: Int64]) {
         guard !offsets.isEmpty else { return }
+        committed.withLock { $0.merge(offsets) { _, newer in newer } }
+        commit(offsets, async: true)
+    }
+
+    private func commit(_ offsets: [Int32: Int64], async: Bool) {
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for (p, offset) in offsets { rd_kafka_topic_partition_list_add(list, topic, p)?.pointee.offset = offset }
-        let code = rd_kafka_commit(handle, list, 1)
+        let code = rd_kafka_commit(handle, list, async ? 1 : 0)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             kafkaLogger.debug("commit to group \(group) failed: \(kafkaErrorText(code))")
         }
@@ -259,7 +270,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Leaves the group (revoking what is assigned, through the handler) and stops the thread.
     public func close() {
         if running.exchange(false, ordering: .relaxed) { finished.wait() }
-        // Serves the final revoke on this thread: the handler stops the partitions' runs first.
+        // Serves the final revoke on this thread: the handler stops the partitions' runs first (their final
+        // checkpoints commit their offsets asynchronously).
+        handler.withLock { $0 }?.revoked(buffers.withLock { Array($0.keys) })
+        // The last offsets, synchronously: an asynchronous commit may not leave before the consumer closes.
+        let last = committed.withLock { $0 }
+        if !last.isEmpty { commit(last, async: false) }
         rd_kafka_consumer_close(handle)
         buffers.withLock { all in
             all.values.forEach { $0.close() }

@@ -11,7 +11,7 @@ public struct KafkaSourceSettings: Sendable {
     /// Rejected messages go here; nil: nowhere but the job's `rejected` output.
     public var deadLetterTopic: String?
     public var sessionTimeout: Duration
-    public var bufferedMessages: Int
+    public var bufferBytes: Int
     public var properties: [(String, String)]
 
     /// Reads the section; the group defaults to `kvstream-<job>`, the topic to the source's name.
@@ -27,9 +27,9 @@ public struct KafkaSourceSettings: Sendable {
         guard sessionTimeout >= .seconds(1) else {
             throw settings.error(at: "\(section).session_timeout", "must be at least 1s")
         }
-        let buffered = try settings.integer("\(section).buffered_messages") ?? 20_000
-        guard buffered >= 16 else { throw settings.error(at: "\(section).buffered_messages", "must be at least 16") }
-        bufferedMessages = Int(buffered)
+        let megabytes = try settings.integer("\(section).buffer_mb") ?? 16
+        guard megabytes >= 1 else { throw settings.error(at: "\(section).buffer_mb", "must be at least 1") }
+        bufferBytes = Int(megabytes) << 20
         var properties = settings.table(section).map(passThroughProperties) ?? []
         if let variable = try settings.string("\(section).sasl_password_env") {
             guard let secret = ProcessInfo.processInfo.environment[variable] else {
@@ -51,9 +51,11 @@ final class OffsetLedger: Sendable {
         pending.withLock { $0[checkpoint, default: [:]][partition] = offset }
     }
 
-    /// The offsets of checkpoint `id` and of any earlier one not reported yet (newest wins).
-    func take(upTo id: Int64) -> [Int32: Int64] {
-        pending.withLock { all in
+    /// The offsets of checkpoint `id` and of any earlier one not reported yet (newest wins); a final checkpoint
+    /// takes the offsets its sources recorded when they finished too.
+    func take(upTo id: Int64, final: Bool) -> [Int32: Int64] {
+        let id = final ? SplitReaderCheckpoint.final : id
+        return pending.withLock { all in
             var result: [Int32: Int64] = [:]
             for key in all.keys.sorted() where key <= id {
                 result.merge(all.removeValue(forKey: key)!) { _, newer in newer }
@@ -124,7 +126,7 @@ public final class KafkaJobRun: Sendable {
     public func run() async throws {
         let consumer = try KafkaConsumer(
             bootstrap: settings.bootstrap, group: settings.group, topic: settings.topic, properties: settings.properties,
-            bufferedMessages: settings.bufferedMessages,
+            bufferBytes: settings.bufferBytes,
             sessionTimeoutMillis: Int(TimeSpan(settings.sessionTimeout).milliseconds))
         let deadLetters = try settings.deadLetterTopic.map {
             DeadLetterTopic(topic: $0, producer: try KafkaProducer(
@@ -173,7 +175,7 @@ public final class KafkaJobRun: Sendable {
             consumer: consumer, partitions: partitions, endOffsets: ends, deadLetters: deadLetters,
             bootstrap: settings.bootstrap, ledger: ledger)
         var options = self.options
-        options.onCheckpointComplete = { [consumer] id in consumer.commit(ledger.take(upTo: id)) }
+        options.onCheckpointComplete = { [consumer] id, final in consumer.commit(ledger.take(upTo: id, final: final)) }
         return try JobRunner(
             plan: plan, topology: topology, connectors: connectors, options: options, metrics: metrics, stop: stop,
             logger: logger, scope: scope, sourceBindings: [sourceName: .external(source)])

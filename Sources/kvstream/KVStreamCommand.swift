@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVStream
+import KVStreamKafka
 import KVStreamJobs
 import KVStreamRocksDB
 import Logging
@@ -95,5 +96,8 @@ struct TopologyOptions: ParsableArguments {
 func connectorRegistry(_ topology: Topology) throws -> ConnectorRegistry {
     var registry = ConnectorRegistry()
     registry.registerStateStore(type: "rocksdb", RocksDBStateStore.factory(blockCacheMegabytes: try topology.stateCacheMegabytes()))
+    registry.registerSink(type: "kafka") { name, section, topology in
+        try KafkaSinkConnector(name: name, section: section, topology: topology)
+    }
     return registry
 }

@@ -30,14 +30,14 @@ public actor CheckpointCoordinator {
     private var pending: Pending?
     private var finished: [TaskInstanceID: TaskSnapshot] = [:]
     public private(set) var lastCompleted: CheckpointMetadata?
-    private let onComplete: (@Sendable (Int64) -> Void)?
+    private let onComplete: (@Sendable (Int64, Bool) -> Void)?
     private var failure: (any Error)?
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(
         storage: CheckpointStorage, job: String, maxParallelism: Int, instances: Set<TaskInstanceID>,
         parallelism: [String: Int], retained: Int, timeout: Duration, restoredID: Int64?, logger: Logger,
-        metrics: JobMetrics, sources: [String: String] = [:], onComplete: (@Sendable (Int64) -> Void)? = nil
+        metrics: JobMetrics, sources: [String: String] = [:], onComplete: (@Sendable (Int64, Bool) -> Void)? = nil
     ) {
         self.onComplete = onComplete
         self.sources = sources
@@ -164,7 +164,7 @@ public actor CheckpointCoordinator {
         metrics.recordCheckpoint(id: barrier.id, bytes: metadata.totalBytes,
                                  durationMillis: metadata.completedAt - barrier.triggeredAt)
         storage.prune(retained: retained, logger: logger)
-        onComplete?(barrier.id)
+        onComplete?(barrier.id, isFinal)
     }
 
     private func abandon(_ id: Int64) {

@@ -89,9 +89,10 @@ public struct Stream<T: Sendable> {
 }
 
 extension Stream where T: SinkRow {
-    /// Writes the stream to `table` of the sink the topology binds to `name` (`[sinks.NAME]`).
+    /// Writes the stream to `table` of the sink the topology binds to `name` (`[sinks.NAME]`). An `optional` sink
+    /// that the topology does not bind discards its rows (the `kafka` sink of jobs run without Kafka).
     @discardableResult
-    public func sink(_ name: String, table: String) -> SinkHandle {
+    public func sink(_ name: String, table: String, optional: Bool = false) -> SinkHandle {
         let node = builder.addNode(
             name: "sink:\(name)/\(table)", kind: .sink(name: name, table: table),
             detail: "\(T.schema.mode == .upsert ? "upsert" : "append") into \(table)", inputs: [forwardEdge()],
@@ -100,6 +101,7 @@ extension Stream where T: SinkRow {
                 let writer = try connector.makeWriter(table: table, schema: T.schema, instance: context.instanceName)
                 return SinkOperator<T>(writer: writer, context: context)
             })
+        node.optionalSink = optional
         return SinkHandle(node: node.id)
     }
 }

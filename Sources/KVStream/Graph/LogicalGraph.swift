@@ -46,6 +46,8 @@ public final class LogicalNode: @unchecked Sendable {
     /// What the operator does, for `describe` (`tumbling 1min, lateness 1min, aggregate`).
     public let detail: String
     public internal(set) var parallelism: Int?
+    /// For sinks: whether a topology may leave the sink unbound (its rows are then discarded).
+    public internal(set) var optionalSink = false
     public internal(set) var inputs: [LogicalEdge]
     let inputType: (any AnyStreamType)?
     let outputType: (any AnyStreamType)?

@@ -12,9 +12,9 @@ public struct JobRunOptions: Sendable {
     public var tickInterval: Duration = .milliseconds(100)
     /// Which checkpoint to resume from.
     public var restore: RestoreMode = .latest
-    /// Called with the id of each checkpoint once it is complete and committed (the Kafka source then commits
-    /// the checkpoint's offsets to the consumer group, for lag monitoring).
-    public var onCheckpointComplete: (@Sendable (Int64) -> Void)?
+    /// Called with the id of each checkpoint once it is complete and committed, and whether it is the final one
+    /// (the Kafka source then commits the checkpoint's offsets to the consumer group, for lag monitoring).
+    public var onCheckpointComplete: (@Sendable (_ id: Int64, _ final: Bool) -> Void)?
 
     public init() {}
 }
@@ -93,6 +93,9 @@ public final class JobRunner: Sendable {
                 case .source(let name):
                     sources[node.id] = try sourceBindings[name] ?? topology.sourceBinding(name, bounded: options.bounded)
                 case .sink(let name, _):
+                    if node.optionalSink && topology.settings.table("sinks.\(name)") == nil {
+                        byName[name] = DiscardSinkConnector(name: name)
+                    }
                     if byName[name] == nil { byName[name] = try connectors.sink(name, topology: topology) }
                     sinks[node.id] = byName[name]
                 case .operator:

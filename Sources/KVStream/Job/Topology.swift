@@ -148,7 +148,12 @@ public struct ConnectorRegistry: Sendable {
 
     public init() {
         registerSink(type: "jsonl") { name, section, _ in
-            JSONLinesSinkConnector(directory: try section.string("path") ?? "out", configKey: section.fullKey("path"))
+            let throttle = try section.double("throttle_rows_per_second")
+            if let throttle, throttle <= 0 {
+                throw section.error(at: "throttle_rows_per_second", "must be positive")
+            }
+            return JSONLinesSinkConnector(directory: try section.string("path") ?? "out", configKey: section.fullKey("path"),
+                                          throttleRowsPerSecond: throttle)
         }
     }
 

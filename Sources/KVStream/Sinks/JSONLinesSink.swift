@@ -12,10 +12,14 @@ public struct JSONLinesSinkConnector: SinkConnector {
     public let directory: String
     /// The configuration key that set ``directory``, named in errors so the user knows what to change.
     public let configKey: String
+    /// Slows writing down to this many rows per second (`throttle_rows_per_second`): a slow sink, for testing
+    /// backpressure.
+    public let throttleRowsPerSecond: Double?
 
     /// - Parameter directory: relative paths resolve against the current directory now, so that commit actions
     ///   recorded in checkpoints stay valid when a restart runs elsewhere.
-    public init(directory: String, configKey: String = "path") {
+    public init(directory: String, configKey: String = "path", throttleRowsPerSecond: Double? = nil) {
+        self.throttleRowsPerSecond = throttleRowsPerSecond
         self.directory = directory.hasPrefix("/")
             ? directory : FileManager.default.currentDirectoryPath + "/" + directory
         self.configKey = configKey
@@ -30,7 +34,8 @@ public struct JSONLinesSinkConnector: SinkConnector {
         let dir = location(table: table)
         do {
             try FileSystem.makeDirectories(dir)
-            return JSONLinesWriter(directory: dir, instance: instance, schema: schema)
+            return JSONLinesWriter(directory: dir, instance: instance, schema: schema,
+                                   nanosPerRow: throttleRowsPerSecond.map { 1e9 / $0 })
         } catch {
             throw ConnectorError("\(error) (check \(configKey))")
         }
@@ -70,7 +75,10 @@ final class JSONLinesWriter: SinkWriter {
     private var fd: Int32 = -1
     private var inProgress: String
 
-    init(directory: String, instance: String, schema: TableSchema) {
+    private let nanosPerRow: Double?
+
+    init(directory: String, instance: String, schema: TableSchema, nanosPerRow: Double? = nil) {
+        self.nanosPerRow = nanosPerRow
         self.directory = directory
         self.instance = instance
         inProgress = directory + "/.part-\(instance)-\(Clock.nowMillis())-\(UInt32.random(in: 0...UInt32.max)).inprogress"
@@ -84,6 +92,7 @@ final class JSONLinesWriter: SinkWriter {
             encoder.endRow()
         }
         if encoder.buffer.count >= 1 << 16 { try writeBuffer() }
+        if let nanosPerRow { usleep(UInt32(min(1e6, nanosPerRow * Double(rows.count) / 1_000))) }
     }
 
     private func writeBuffer() throws {

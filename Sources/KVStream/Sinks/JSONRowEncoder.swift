@@ -6,8 +6,14 @@ public struct JSONRowEncoder: RowEncoder {
     public var buffer: [UInt8] = []
     private let keys: [[UInt8]]
     private var column = 0
+    /// Which columns make up ``rowKey``.
+    private let keyColumns: [Bool]
+    private var valueStart = 0
+    /// The JSON texts of the key columns of the last row, joined by `|` (a Kafka message key).
+    public private(set) var rowKey: [UInt8] = []
 
-    public init(columns: [String]) {
+    public init(columns: [String], keyColumns: [String] = []) {
+        self.keyColumns = columns.map { keyColumns.contains($0) }
         keys = columns.map { name in
             var key: [UInt8] = []
             JSONText.appendString(name, to: &key)
@@ -19,19 +25,32 @@ public struct JSONRowEncoder: RowEncoder {
     public mutating func beginRow() {
         buffer.append(UInt8(ascii: "{"))
         column = 0
+        rowKey.removeAll(keepingCapacity: true)
     }
 
     public mutating func endRow() {
         precondition(column == keys.count, "a row wrote \(column) values for \(keys.count) columns")
+        captureKey()
         buffer.append(UInt8(ascii: "}"))
         buffer.append(UInt8(ascii: "\n"))
     }
 
     private mutating func key() {
         precondition(column < keys.count, "a row wrote more values than its schema has columns")
-        if column > 0 { buffer.append(UInt8(ascii: ",")) }
+        if column > 0 {
+            captureKey()
+            buffer.append(UInt8(ascii: ","))
+        }
         buffer.append(contentsOf: keys[column])
+        valueStart = buffer.count
         column += 1
+    }
+
+    /// Copies the value just written into ``rowKey`` when its column is a key column.
+    private mutating func captureKey() {
+        guard column > 0, keyColumns[column - 1] else { return }
+        if !rowKey.isEmpty { rowKey.append(UInt8(ascii: "|")) }
+        rowKey.append(contentsOf: buffer[valueStart...])
     }
 
     public mutating func string(_ value: String) {

@@ -44,3 +44,19 @@ extension SinkConnector {
         return instance.hasPrefix(scope + ".")
     }
 }
+
+/// Where an optional sink's rows go when the topology does not bind it: nowhere.
+struct DiscardSinkConnector: SinkConnector {
+    let name: String
+    var type: String { "none" }
+    var summary: String { "not configured ([sinks.\(name)] is absent): rows are discarded" }
+    func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter { DiscardWriter() }
+    func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {}
+    func location(table: String) -> String { "none:\(name)/\(table)" }
+}
+
+final class DiscardWriter: SinkWriter {
+    func write<R: SinkRow>(_ rows: [R]) throws {}
+    func prepareCommit(checkpointID: Int64) throws -> [CommitAction] { [] }
+    func close() throws {}
+}

@@ -28,7 +28,8 @@ public protocol MessageFeed: AnyObject {
     /// Where a message was read, for the `rejected` table (`payments/3@1234`).
     func describe(offset: Int64) -> String
     /// At checkpoint barrier `id`, with ``nextOffset`` the position the checkpoint records: makes what the feed
-    /// sent to its dead-letter destination durable (or throws, failing the checkpoint).
+    /// sent to its dead-letter destination durable (or throws, failing the checkpoint). When the source finishes,
+    /// `id` is ``SplitReaderCheckpoint/final``: the final checkpoint, whose id is not known yet.
     func prepareCheckpoint(_ id: Int64) throws
     func close()
 }

@@ -154,6 +154,8 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
 
     /// Ends the stream and reports the final state: positions now, so a restart resumes right here.
     private func finish() async throws {
+        // The final checkpoint covers everything read: what readers sent elsewhere must be durable too.
+        for reader in readers { try reader.prepareCheckpoint(SplitReaderCheckpoint.final) }
         head.endOfInput()
         await environment.flushOutputs()
         try environment.checkFailure()

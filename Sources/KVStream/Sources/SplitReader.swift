@@ -25,6 +25,12 @@ protocol SplitReader<Element>: AnyObject {
     func close()
 }
 
+/// Checkpoint ids as split readers see them.
+public enum SplitReaderCheckpoint {
+    /// The id passed to `prepareCheckpoint` when the source finishes: its final checkpoint gets its id later.
+    public static let final = Int64.max
+}
+
 extension SplitReader {
     func prepareCheckpoint(_ id: Int64) throws {}
 }
