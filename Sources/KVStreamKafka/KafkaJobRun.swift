@@ -300,11 +300,22 @@ extension KafkaJobRun {
     }
 }
 
-/// Stands for the Kafka source where a runner only reads checkpoints.
+extension KafkaJobRun {
+    /// Bindings that describe the job's Kafka source without connecting (for `kvstream describe`).
+    public static func describedBindings(graph: LogicalGraph, topology: Topology) throws -> [String: SourceBinding] {
+        guard let name = try kafkaSource(of: graph, topology: topology) else { return [:] }
+        let settings = try KafkaSourceSettings(source: name, job: graph.jobName, topology: topology)
+        let mode = graph.keysStayInInputPartitions && graph.sourceNames.count == 1
+            ? "one run per assigned partition" : "one run over all partitions"
+        return [name: .external(ProbeSource(topic: settings.topic, summary: "\(settings.summary), \(mode)"))]
+    }
+}
+
+/// Stands for the Kafka source where a runner only reads checkpoints or describes the job.
 private struct ProbeSource: ExternalSource {
     let topic: String
+    var summary: String = ""
     var type: String { "kafka" }
-    var summary: String { "kafka \(topic)" }
     var identity: String { "kafka topic \(topic)" }
     var splitCount: Int { 1 }
     func makeFeeds(splits: [Int], sourceName: String, bounded: Bool) throws -> [any MessageFeed] { [] }

@@ -36,9 +36,10 @@ struct DescribeCommand: ParsableCommand {
             maxParallelism: topology.maxParallelism())
         var description = PlanDescription(plan: plan)
         // Bindings are shown when the topology resolves; describe still works when a source file is missing.
+        let kafka = try? KafkaJobRun.describedBindings(graph: plan.graph, topology: topology)
         if let runner = try? JobRunner(
             plan: plan, topology: topology, connectors: try connectorRegistry(topology), options: JobRunOptions(),
-            logger: Logger(label: "kvstream.describe"))
+            logger: Logger(label: "kvstream.describe"), sourceBindings: kafka ?? [:])
         {
             for node in plan.graph.nodes {
                 if let source = runner.sourceBinding(of: node.id) { description.bindings[node.id] = source.summary }
@@ -60,11 +61,25 @@ struct CheckpointsCommand: ParsableCommand {
         let definition = try resolveJob(job)
         let topology = try topologyOptions.load()
         let storage = CheckpointStorage(directory: try topology.checkpointDirectory(), job: definition.name)
-        let listings = storage.list()
-        guard !listings.isEmpty else {
+        // A job run per Kafka partition keeps its checkpoints per partition: <dir>/<job>/p<N>/.
+        let scopes = ((try? FileManager.default.contentsOfDirectory(atPath: storage.root)) ?? [])
+            .filter { $0.hasPrefix("p") && Int($0.dropFirst()) != nil }.sorted { Int($0.dropFirst())! < Int($1.dropFirst())! }
+        if storage.list().isEmpty && !scopes.isEmpty {
+            for scope in scopes {
+                print("partition \(scope.dropFirst()):")
+                Self.list(CheckpointStorage(directory: try topology.checkpointDirectory(), job: definition.name + "/" + scope))
+            }
+            return
+        }
+        guard !storage.list().isEmpty else {
             print("no checkpoints of \(definition.name) under \(storage.root)")
             return
         }
+        Self.list(storage)
+    }
+
+    static func list(_ storage: CheckpointStorage) {
+        let listings = storage.list()
         print("id".padding(toLength: 8, withPad: " ", startingAt: 0) + "completed (UTC)".padding(toLength: 26, withPad: " ", startingAt: 0)
               + "size".padding(toLength: 12, withPad: " ", startingAt: 0) + "tasks  state")
         for listing in listings {
