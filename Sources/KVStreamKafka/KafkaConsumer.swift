@@ -72,6 +72,10 @@ public final class KafkaConsumer: @unchecked Sendable {
              ("heartbeat.interval.ms", String(max(100, sessionTimeoutMillis / 5))),
              // librdkafka's own prefetch, on top of our buffers.
              ("queued.max.messages.kbytes", String(max(1024, bufferBytes / 4 / 1024))),
+             // A buffered message keeps its whole fetch response alive: with the default 50 MB responses, a
+             // 4 MB budget held ~150 MB of memory; responses of a quarter of the budget keep it near the budget.
+             // (At least message.max.bytes, or librdkafka refuses the configuration.)
+             ("fetch.max.bytes", String(min(52_428_800, max(1_048_576, bufferBytes / 4)))),
              ("enable.partition.eof", "false")] + properties,
             context: "kafka consumer (group \(group))")
         rd_kafka_conf_set_rebalance_cb(conf, kafkaRebalanceCallback)
@@ -182,7 +186,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     private func loop() {
-        let capacity = 4_096
+        // Small enough that one poll's messages overshoot a partition's share of the budget by little.
+        let capacity = 1_024
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
         var byPartition: [Int32: [PartitionBuffer.Message]] = [:]
         guard let queue = rd_kafka_queue_get_consumer(handle) else { return }
@@ -191,6 +196,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             applyBackpressure()
             let n = rd_kafka_consume_batch_queue(queue, 100, &messages, capacity)
             guard n > 0 else { continue }
+            defer { applyBackpressure() }
             for i in 0..<n {
                 guard let message = messages[i] else { continue }
                 if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {

@@ -148,9 +148,12 @@ public final class KafkaJobRun: Sendable {
     private func runAll(consumer: KafkaConsumer, deadLetters: DeadLetterTopic?, partitionCount: Int) async throws {
         let partitions = (0..<Int32(partitionCount)).map { $0 }
         let ledger = OffsetLedger()
-        let runner = try makeRunner(scope: nil, partitions: partitions, consumer: consumer, deadLetters: deadLetters,
-                                    ledger: ledger, stop: stop)
-        let restored = try runner.restoredSplits()?.splits ?? [:]
+        // Reads end offsets (blocking) and checkpoint files: off the cooperative pool.
+        let (runner, restored) = try await offPool { [self] in
+            let runner = try makeRunner(scope: nil, partitions: partitions, consumer: consumer,
+                                        deadLetters: deadLetters, ledger: ledger, stop: stop)
+            return (runner, try runner.restoredSplits()?.splits ?? [:])
+        }
         var offsets: [Int32: Int64?] = [:]
         for p in partitions {
             offsets.updateValue(restored[KafkaSource.splitID(topic: settings.topic, partition: p)]?.offset, forKey: p)

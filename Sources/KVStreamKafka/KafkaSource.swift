@@ -114,8 +114,8 @@ final class KafkaPartitionFeed: MessageFeed {
         return .more
     }
 
-    func prepareCheckpoint(_ id: Int64) throws {
-        try deadLetters?.producer.flush()
+    func prepareCheckpoint(_ id: Int64) async throws {
+        if let producer = deadLetters?.producer { try await offPool("kafka-flush") { try producer.flush() } }
         ledger.record(checkpoint: id, partition: buffer.partition, offset: nextOffset)
     }
 

@@ -126,7 +126,7 @@ rc=$?
 written=$(cat bulk/rejected/part-*.jsonl 2>/dev/null | wc -l)
 topic_mb=$(kcat -C -b "$B" -t bulk -e -q -f '%S\n' | awk '{s += $1} END {print int(s / 1e6)}')
 echo "bulk: peak RSS ${peak:-?} MiB, topic ~${topic_mb} MB, ${written} rows committed, exit $rc"
-[[ -n $peak && $peak -lt 150 && $topic_mb -gt 200 && $written -gt 0 && $written -lt $BULK ]] \
+[[ -n $peak && $peak -lt 160 && $topic_mb -gt 200 && $written -gt 0 && $written -lt $BULK ]] \
     && pass "backpressure: peak RSS $peak MiB while the topic holds ~$topic_mb MB ($written of $BULK rows written)" \
     || fail "backpressure: peak RSS ${peak:-?} MiB, $written of $BULK rows written"
 [[ $rc -eq 0 ]] && pass "SIGTERM stopped the throttled job with a final checkpoint, exit 0" || fail "SIGTERM exit $rc"

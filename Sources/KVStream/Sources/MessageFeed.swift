@@ -29,8 +29,9 @@ public protocol MessageFeed: AnyObject {
     func describe(offset: Int64) -> String
     /// At checkpoint barrier `id`, with ``nextOffset`` the position the checkpoint records: makes what the feed
     /// sent to its dead-letter destination durable (or throws, failing the checkpoint). When the source finishes,
-    /// `id` is ``SplitReaderCheckpoint/final``: the final checkpoint, whose id is not known yet.
-    func prepareCheckpoint(_ id: Int64) throws
+    /// `id` is ``SplitReaderCheckpoint/final``: the final checkpoint, whose id is not known yet. Blocking work
+    /// belongs on a thread of its own, not on the cooperative pool this is called from.
+    func prepareCheckpoint(_ id: Int64) async throws
     func close()
 }
 
@@ -87,7 +88,7 @@ final class FeedSplitReader<Element: Sendable>: SplitReader {
         }
     }
 
-    func prepareCheckpoint(_ id: Int64) throws { try feed.prepareCheckpoint(id) }
+    func prepareCheckpoint(_ id: Int64) async throws { try await feed.prepareCheckpoint(id) }
 
     func close() { feed.close() }
 }

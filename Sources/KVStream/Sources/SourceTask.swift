@@ -91,7 +91,7 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
             try await environment.checkpointing.acknowledge(barrier)
             return
         }
-        for reader in readers { try reader.prepareCheckpoint(barrier.id) }
+        for reader in readers { try await reader.prepareCheckpoint(barrier.id) }
         head.barrier(barrier)
         await environment.flushOutputs()
         try environment.checkFailure()
@@ -155,7 +155,7 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
     /// Ends the stream and reports the final state: positions now, so a restart resumes right here.
     private func finish() async throws {
         // The final checkpoint covers everything read: what readers sent elsewhere must be durable too.
-        for reader in readers { try reader.prepareCheckpoint(SplitReaderCheckpoint.final) }
+        for reader in readers { try await reader.prepareCheckpoint(SplitReaderCheckpoint.final) }
         head.endOfInput()
         await environment.flushOutputs()
         try environment.checkFailure()

@@ -21,7 +21,7 @@ protocol SplitReader<Element>: AnyObject {
     func seek(to position: SplitPosition) throws
     /// Called at checkpoint barrier `id`, after the records before it were handed out and before the source
     /// acknowledges: whatever the reader sent elsewhere (dead letters) must be durable now.
-    func prepareCheckpoint(_ id: Int64) throws
+    func prepareCheckpoint(_ id: Int64) async throws
     func close()
 }
 
@@ -32,5 +32,5 @@ public enum SplitReaderCheckpoint {
 }
 
 extension SplitReader {
-    func prepareCheckpoint(_ id: Int64) throws {}
+    func prepareCheckpoint(_ id: Int64) async throws {}
 }
