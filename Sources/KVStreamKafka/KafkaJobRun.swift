@@ -132,6 +132,7 @@ public final class KafkaJobRun: Sendable {
             DeadLetterTopic(topic: $0, producer: try KafkaProducer(
                 bootstrap: settings.bootstrap, properties: settings.properties, context: "dead-letter producer"))
         }
+        deadLetters?.producer.report(to: metrics)
         let partitionCount = try await offPool { try consumer.partitionCount() }
         logger.info("\(settings.summary): \(partitionCount) partition(s)\(partitioned ? ", one run per partition" : "")")
         if partitioned {

@@ -8,6 +8,8 @@ final class DeliveryCounters: Sendable {
     let delivered = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
     let lastError = Mutex<String?>(nil)
+    /// Jobs whose metrics count this producer's failed deliveries (`kvstream_kafka_delivery_failures_total`).
+    let metrics = Mutex<[ObjectIdentifier: JobMetrics]>([:])
 }
 
 /// Delivery reports arrive on the producer's poll thread: a global function, state through the opaque pointer.
@@ -20,6 +22,9 @@ private func deliveryReport(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_ka
         counters.failed.add(1, ordering: .relaxed)
         let text = kafkaErrorText(message.pointee.err)
         counters.lastError.withLock { $0 = text }
+        for metrics in counters.metrics.withLock({ Array($0.values) }) {
+            metrics.count("kvstream_kafka_delivery_failures_total")
+        }
     }
 }
 
@@ -39,6 +44,11 @@ public final class KafkaProducer: @unchecked Sendable {
     private let reportedFailures = Atomic<Int>(0)
 
     public var delivered: Int { counters.delivered.load(ordering: .relaxed) }
+
+    /// Counts this producer's failed deliveries in `metrics` too.
+    public func report(to metrics: JobMetrics) {
+        counters.metrics.withLock { $0[ObjectIdentifier(metrics)] = metrics }
+    }
     public var failed: Int { counters.failed.load(ordering: .relaxed) }
 
     /// - Parameter properties: librdkafka properties laid over the defaults (idempotence, murmur2 partitioning as
@@ -46,7 +56,10 @@ public final class KafkaProducer: @unchecked Sendable {
     public init(bootstrap: String, properties: [(String, String)] = [], context: String = "kafka producer") throws {
         let conf = try makeKafkaConf(
             [("bootstrap.servers", bootstrap), ("enable.idempotence", "true"), ("linger.ms", "5"),
-             ("partitioner", "murmur2_random"), ("message.timeout.ms", "60000")] + properties,
+             ("partitioner", "murmur2_random"), ("message.timeout.ms", "60000"),
+             // A bounded local queue: when the cluster is slow or away, `produce` waits (backpressure) instead
+             // of holding up to librdkafka's default 1 GB.
+             ("queue.buffering.max.kbytes", "65536")] + properties,
             context: context)
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(counters).toOpaque())

@@ -42,8 +42,10 @@ public struct KafkaSinkConnector: SinkConnector {
 
     public func location(table: String) -> String { "kafka://\(bootstrap)/\(topic(table: table))" }
 
-    public func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter {
-        KafkaSinkWriter(producer: try producer.get(), topic: topic(table: table), schema: schema)
+    public func makeWriter(table: String, schema: TableSchema, instance: String, metrics: JobMetrics) throws -> SinkWriter {
+        let producer = try producer.get()
+        producer.report(to: metrics)
+        return KafkaSinkWriter(producer: producer, topic: topic(table: table), schema: schema)
     }
 
     /// Nothing to undo: messages sent after the restored checkpoint stay in the topic (at least once).

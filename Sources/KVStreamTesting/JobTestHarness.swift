@@ -139,7 +139,7 @@ public struct CollectingSinkConnector: SinkConnector {
     public var type: String { "memory" }
     public var summary: String { "memory" }
 
-    public func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter {
+    public func makeWriter(table: String, schema: TableSchema, instance: String, metrics: JobMetrics) throws -> SinkWriter {
         CollectingWriter(store: store, table: table, delay: delay)
     }
 

@@ -98,7 +98,8 @@ extension Stream where T: SinkRow {
             detail: "\(T.schema.mode == .upsert ? "upsert" : "append") into \(table)", inputs: [forwardEdge()],
             inputType: StreamType<T>(), outputType: nil,
             factory: .sink { context, connector in
-                let writer = try connector.makeWriter(table: table, schema: T.schema, instance: context.instanceName)
+                let writer = try connector.makeWriter(
+                    table: table, schema: T.schema, instance: context.instanceName, metrics: context.metrics)
                 return SinkOperator<T>(writer: writer, context: context)
             })
         node.optionalSink = optional

@@ -23,7 +23,16 @@ public final class JobMetrics: Sendable {
     private let watermarks: Mutex<[String: Int64]> = Mutex([:])
     private let sourceMaxTimestamps: Mutex<[String: Int64]> = Mutex([:])
 
+    /// Connectors' own counters, by Prometheus name (`kvstream_kafka_delivery_failures_total`).
+    private let named = Mutex<[String: Int]>([:])
+
     public init() {}
+
+    /// Adds `n` to the connector counter `name`.
+    public func count(_ name: String, _ n: Int = 1) { named.withLock { $0[name, default: 0] += n } }
+
+    /// A connector counter's value.
+    public func counter(_ name: String) -> Int { named.withLock { $0[name] ?? 0 } }
 
     /// Records the watermark of one source instance (key: source name and instance).
     public func setSourceWatermark(_ watermark: Int64, maxTimestamp: Int64, instance: String) {
@@ -85,6 +94,9 @@ public final class JobMetrics: Sendable {
             lines.append("kvstream_checkpoint_last_size_bytes\(label) \(last.bytes)")
         }
         if let wm = s.watermark { lines.append("kvstream_watermark_ms\(label) \(wm)") }
+        for (name, value) in named.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            lines.append("\(name)\(label) \(value)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -30,7 +30,7 @@ public struct JSONLinesSinkConnector: SinkConnector {
 
     public func location(table: String) -> String { directory + "/" + table }
 
-    public func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter {
+    public func makeWriter(table: String, schema: TableSchema, instance: String, metrics: JobMetrics) throws -> SinkWriter {
         let dir = location(table: table)
         do {
             try FileSystem.makeDirectories(dir)

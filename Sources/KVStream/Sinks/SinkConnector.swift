@@ -19,8 +19,9 @@ public protocol SinkConnector: Sendable {
     /// A one-line description for `kvstream describe` (never secrets).
     var summary: String { get }
     /// A writer for one instance of the sink operator. `instance` is unique among the job's instances on every
-    /// machine (`3`, or `p5.3` in a run scoped to input partition 5) and has no `-`.
-    func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter
+    /// machine (`3`, or `p5.3` in a run scoped to input partition 5) and has no `-`. `metrics` takes the
+    /// connector's own counters (``JobMetrics/count(_:_:)``).
+    func makeWriter(table: String, schema: TableSchema, instance: String, metrics: JobMetrics) throws -> SinkWriter
     /// Before a (re)start, after the restored checkpoint's commits were replayed: removes what earlier runs
     /// wrote or staged that the restored checkpoint does not cover: everything staged, and what checkpoints after
     /// `restoredCheckpoint` committed (0: none is restored, the job starts over). Only outputs of instances in
@@ -50,7 +51,9 @@ struct DiscardSinkConnector: SinkConnector {
     let name: String
     var type: String { "none" }
     var summary: String { "not configured ([sinks.\(name)] is absent): rows are discarded" }
-    func makeWriter(table: String, schema: TableSchema, instance: String) throws -> SinkWriter { DiscardWriter() }
+    func makeWriter(table: String, schema: TableSchema, instance: String, metrics: JobMetrics) throws -> SinkWriter {
+        DiscardWriter()
+    }
     func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {}
     func location(table: String) -> String { "none:\(name)/\(table)" }
 }
