@@ -45,10 +45,21 @@ func makeKafkaHandle(_ type: rd_kafka_type_t, conf: OpaquePointer, context: Stri
 /// `rd_kafka_err2str` as a Swift string.
 func kafkaErrorText(_ code: rd_kafka_resp_err_t) -> String { String(cString: rd_kafka_err2str(code)) }
 
-/// Extra librdkafka properties from the `librdkafka` table of a topology section, flattened to dotted names
-/// (`librdkafka.security.protocol = "SSL"` -> `security.protocol`). Secrets belong in the environment instead:
-/// `sasl_password_env` names the variable that holds `sasl.password`.
-func passThroughProperties(_ section: Settings) -> [(String, String)] {
+/// Extra librdkafka properties of a source or sink section: its `librdkafka` table flattened to dotted names
+/// (`librdkafka.security.protocol = "SSL"` -> `security.protocol`), and `sasl.password` from the environment
+/// variable that `sasl_password_env` names (secrets never sit in topology files).
+func kafkaProperties(_ section: Settings) throws(ConfigError) -> [(String, String)] {
+    var properties = passThroughProperties(section)
+    if let variable = try section.string("sasl_password_env") {
+        guard let secret = ProcessInfo.processInfo.environment[variable] else {
+            throw section.error(at: "sasl_password_env", "names \(variable), which is not set")
+        }
+        properties.append(("sasl.password", secret))
+    }
+    return properties
+}
+
+private func passThroughProperties(_ section: Settings) -> [(String, String)] {
     func flatten(_ table: ConfigTable, prefix: String) -> [(String, String)] {
         table.entries.flatMap { key, value -> [(String, String)] in
             let name = prefix.isEmpty ? key : prefix + "." + key

@@ -88,6 +88,24 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The topic's partition count (blocking).
     public func partitionCount() throws -> Int { try KVStreamKafka.partitionCount(handle: handle, topic: topic) }
 
+    private let cluster = Locked<String?>(nil)
+
+    /// The cluster's id (blocking the first time): checkpoints record it, so that offsets of one cluster are never
+    /// used on another that has a topic of the same name.
+    public func clusterID() throws -> String {
+        if let id = cluster.withLock({ $0 }) { return id }
+        guard let raw = rd_kafka_clusterid(handle, 10_000) else {
+            throw ConnectorError("cannot read the Kafka cluster's id at \(topic)'s brokers (is the broker up?)")
+        }
+        let id = String(cString: raw)
+        rd_kafka_mem_free(handle, raw)
+        cluster.withLock { $0 = id }
+        return id
+    }
+
+    /// The source identity checkpoints record: the cluster and the topic (after ``clusterID()`` was read).
+    var identity: String { "kafka cluster \((try? clusterID()) ?? "?") topic \(topic)" }
+
     /// The end (high watermark) offset of each partition now (blocking).
     public func endOffsets(_ partitions: [Int32], timeoutMillis: Int32 = 10_000) throws -> [Int32: Int64] {
         var result: [Int32: Int64] = [:]

@@ -30,14 +30,7 @@ public struct KafkaSourceSettings: Sendable {
         let megabytes = try settings.integer("\(section).buffer_mb") ?? 16
         guard megabytes >= 1 else { throw settings.error(at: "\(section).buffer_mb", "must be at least 1") }
         bufferBytes = Int(megabytes) << 20
-        var properties = settings.table(section).map(passThroughProperties) ?? []
-        if let variable = try settings.string("\(section).sasl_password_env") {
-            guard let secret = ProcessInfo.processInfo.environment[variable] else {
-                throw settings.error(at: "\(section).sasl_password_env", "names \(variable), which is not set")
-            }
-            properties.append(("sasl.password", secret))
-        }
-        self.properties = properties
+        properties = try settings.table(section).map(kafkaProperties) ?? []
     }
 
     public var summary: String { "kafka \(topic) at \(bootstrap), group \(group)" }
@@ -116,10 +109,13 @@ public final class KafkaJobRun: Sendable {
             logger.notice(
                 "\(graph.jobName) keys records across input partitions (\(keys)): it reads all partitions of \(settings.topic) in one run; run it on one machine")
         }
-        if partitioned, case .path = options.restore {
+        if partitioned && options.restore != .latest {
+            // `none` would apply again at every rebalance: each partition coming back would start over and remove
+            // its committed output.
             throw ConfigError(
-                "--from-checkpoint PATH does not apply to \(graph.jobName) on Kafka: each partition restores its own "
-                    + "latest checkpoint (use another checkpoint.dir to start over)")
+                "--from-checkpoint \(options.restore == .none ? "none" : "PATH") does not apply to \(graph.jobName) on "
+                    + "Kafka: each partition restores its own latest checkpoint (use another checkpoint.dir and "
+                    + "sources.payments.group to start over)")
         }
     }
 
@@ -133,7 +129,10 @@ public final class KafkaJobRun: Sendable {
                 bootstrap: settings.bootstrap, properties: settings.properties, context: "dead-letter producer"))
         }
         deadLetters?.producer.report(to: metrics)
-        let partitionCount = try await offPool { try consumer.partitionCount() }
+        let partitionCount = try await offPool {
+            _ = try consumer.clusterID()
+            return try consumer.partitionCount()
+        }
         logger.info("\(settings.summary): \(partitionCount) partition(s)\(partitioned ? ", one run per partition" : "")")
         if partitioned {
             let group = PartitionRuns(owner: self, consumer: consumer, deadLetters: deadLetters,
@@ -237,7 +236,7 @@ private final class PartitionRuns: KafkaAssignmentHandler, @unchecked Sendable {
         let done = ended.withLock { $0 }
         for p in 0..<Int32(partitionCount) where !done.contains(p) {
             // A partition another process ended: its scope's latest checkpoint says so.
-            let probe = try owner.makeProbe(scope: Self.scope(p))
+            let probe = try owner.makeProbe(scope: Self.scope(p), identity: consumer.identity)
             guard let restored = try probe.restoredSplits(),
                   restored.splits[KafkaSource.splitID(topic: owner.topic, partition: p)]?.ended == true
             else { return false }
@@ -294,10 +293,10 @@ private final class PartitionRuns: KafkaAssignmentHandler, @unchecked Sendable {
 
 extension KafkaJobRun {
     /// A runner of a partition's scope used only to read its latest checkpoint.
-    fileprivate func makeProbe(scope: String) throws -> JobRunner {
+    fileprivate func makeProbe(scope: String, identity: String) throws -> JobRunner {
         var options = JobRunOptions()
         options.bounded = true
-        let source = ProbeSource(topic: settings.topic)
+        let source = ProbeSource(topic: settings.topic, identity: identity)
         return try JobRunner(
             plan: plan, topology: topology, connectors: connectors, options: options, logger: logger, scope: scope,
             sourceBindings: [sourceName: .external(source)])
@@ -311,16 +310,17 @@ extension KafkaJobRun {
         let settings = try KafkaSourceSettings(source: name, job: graph.jobName, topology: topology)
         let mode = graph.keysStayInInputPartitions && graph.sourceNames.count == 1
             ? "one run per assigned partition" : "one run over all partitions"
-        return [name: .external(ProbeSource(topic: settings.topic, summary: "\(settings.summary), \(mode)"))]
+        return [name: .external(ProbeSource(
+            topic: settings.topic, identity: "kafka topic \(settings.topic)", summary: "\(settings.summary), \(mode)"))]
     }
 }
 
 /// Stands for the Kafka source where a runner only reads checkpoints or describes the job.
 private struct ProbeSource: ExternalSource {
     let topic: String
+    let identity: String
     var summary: String = ""
     var type: String { "kafka" }
-    var identity: String { "kafka topic \(topic)" }
     var splitCount: Int { 1 }
     func makeFeeds(splits: [Int], sourceName: String, bounded: Bool) throws -> [any MessageFeed] { [] }
 }

@@ -5,8 +5,8 @@ import KVStream
 ///
 /// At least once: the idempotent producer retries without duplicating, and each checkpoint barrier waits until
 /// every message before it is delivered, so a completed checkpoint never covers an undelivered row; after a
-/// failure, rows since the last checkpoint are sent again. Message keys are the row's primary key (the JSON texts
-/// of its columns joined by `|`, e.g. the alert id), so consumers can de-duplicate.
+/// failure, rows since the last checkpoint are sent again. Message keys are the row's primary key (its columns'
+/// values as text joined by `|`, e.g. the alert id), so consumers can de-duplicate.
 public struct KafkaSinkConnector: SinkConnector {
     public let bootstrap: String
     /// Topic per table; a table not named goes to the table's name with `_` as `-` (`fraud_alerts` -> `fraud-alerts`).
@@ -31,7 +31,7 @@ public struct KafkaSinkConnector: SinkConnector {
             for (key, _) in table.root.entries { topics[key] = try table.requireString(key) }
         }
         self.topics = topics
-        properties = passThroughProperties(section)
+        properties = try kafkaProperties(section)
         producer = SharedProducer(bootstrap: bootstrap, properties: properties, context: "sink '\(name)'")
     }
 

@@ -34,8 +34,8 @@ public struct KafkaSource: ExternalSource {
         "kafka \(consumer.topic) partitions \(partitions.map(String.init).joined(separator: ",")) at \(bootstrap), "
             + "group \(consumer.group)" + (deadLetters.map { ", dead letters to \($0.topic)" } ?? "")
     }
-    /// The topic (a partition's checkpoint is only valid for the topic it read).
-    public var identity: String { "kafka topic \(consumer.topic)" }
+    /// The cluster and the topic (a partition's checkpoint is only valid for the topic it read).
+    public var identity: String { consumer.identity }
     public var splitCount: Int { partitions.count }
 
     public func makeFeeds(splits: [Int], sourceName: String, bounded: Bool) throws -> [any MessageFeed] {

@@ -124,7 +124,7 @@ def dlq(events, dump):
 def keys_cover(out, dump):
     with open(dump, encoding="utf-8") as f:
         keys = {line.rstrip("\n") for line in f if line.strip()}
-    ids = {json.dumps(r["alert_id"]) for r in rows(out, "fraud_alerts")}
+    ids = {r["alert_id"] for r in rows(out, "fraud_alerts")}
     if not ids:
         return fail("no alerts")
     if not ids <= keys:

@@ -9,7 +9,8 @@ public struct JSONRowEncoder: RowEncoder {
     /// Which columns make up ``rowKey``.
     private let keyColumns: [Bool]
     private var valueStart = 0
-    /// The JSON texts of the key columns of the last row, joined by `|` (a Kafka message key).
+    /// The key columns of the last row as text (strings without their JSON quotes when they need no escaping),
+    /// joined by `|` (a Kafka message key).
     public private(set) var rowKey: [UInt8] = []
 
     public init(columns: [String], keyColumns: [String] = []) {
@@ -50,7 +51,13 @@ public struct JSONRowEncoder: RowEncoder {
     private mutating func captureKey() {
         guard column > 0, keyColumns[column - 1] else { return }
         if !rowKey.isEmpty { rowKey.append(UInt8(ascii: "|")) }
-        rowKey.append(contentsOf: buffer[valueStart...])
+        let value = buffer[valueStart...]
+        let quote = UInt8(ascii: "\"")
+        if value.count >= 2, value.first == quote, value.last == quote, !value.contains(UInt8(ascii: "\\")) {
+            rowKey.append(contentsOf: value.dropFirst().dropLast())
+        } else {
+            rowKey.append(contentsOf: value)
+        }
     }
 
     public mutating func string(_ value: String) {
