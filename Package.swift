@@ -37,6 +37,9 @@ let package = Package(
         .target(name: "KVStreamRocksDB", dependencies: ["KVStream", "CRocksDB"], swiftSettings: crossModule),
         // Kafka source and sink, the scale-out runner and the development broker, over librdkafka.
         .target(name: "KVStreamKafka", dependencies: ["KVStream", "CRdKafka"], swiftSettings: crossModule),
+        // The PostgreSQL sink, over libpq.
+        .target(name: "KVStreamPostgres", dependencies: ["KVStream", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: crossModule),
         // Harnesses that drive one operator or one job without the world around it.
         .target(name: "KVStreamTesting", dependencies: ["KVStream"], swiftSettings: crossModule),
         // The job topologies, one file per job.
@@ -45,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "kvstream",
             dependencies: [
-                "KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamRocksDB", "KVStreamKafka",
+                "KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamRocksDB", "KVStreamKafka", "KVStreamPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -180,6 +180,7 @@ public actor CheckpointCoordinator {
         for (i, action) in metadata.commitActions.enumerated() {
             switch action {
             case .rename(let from, let to): try FileSystem.renameIdempotent(from: from, to: to)
+            case .external(let handler, let fields): try CommitHandlers.run(handler, fields: fields)
             }
             if i == 0 { FaultInjection.point("mid-commit") }
         }

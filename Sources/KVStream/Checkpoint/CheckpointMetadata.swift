@@ -15,9 +15,11 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     }
 
     public struct Commit: Codable, Sendable, Equatable {
+        /// `rename`, or the handler of an external commit.
         public var kind: String
-        public var from: String
-        public var to: String
+        public var from: String?
+        public var to: String?
+        public var fields: [String: String]?
     }
 
     public var version = 1
@@ -40,13 +42,17 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var totalBytes: Int { tasks.reduce(0) { $0 + $1.bytes } }
 
     var commitActions: [CommitAction] {
-        commits.map { .rename(from: $0.from, to: $0.to) }
+        commits.map { commit in
+            if commit.kind == "rename", let from = commit.from, let to = commit.to { return .rename(from: from, to: to) }
+            return .external(handler: commit.kind, fields: commit.fields ?? [:])
+        }
     }
 
     static func commits(_ actions: [CommitAction]) -> [Commit] {
         actions.map { action in
             switch action {
             case .rename(let from, let to): Commit(kind: "rename", from: from, to: to)
+            case .external(let handler, let fields): Commit(kind: handler, fields: fields)
             }
         }
     }

@@ -27,6 +27,14 @@ enum SnapshotFile {
                 w.write(1)
                 from.encode(to: &w)
                 to.encode(to: &w)
+            case .external(let handler, let fields):
+                w.write(2)
+                handler.encode(to: &w)
+                w.writeVarint(UInt64(fields.count))
+                for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                    key.encode(to: &w)
+                    value.encode(to: &w)
+                }
             }
         }
         snapshot.storeCheckpoint.encode(to: &w)
@@ -59,6 +67,11 @@ enum SnapshotFile {
         for _ in 0..<(try r.readVarint()) {
             switch try r.readByte() {
             case 1: snapshot.commits.append(.rename(from: try String(from: &r), to: try String(from: &r)))
+            case 2:
+                let handler = try String(from: &r)
+                var fields: [String: String] = [:]
+                for _ in 0..<(try r.readVarint()) { fields[try String(from: &r)] = try String(from: &r) }
+                snapshot.commits.append(.external(handler: handler, fields: fields))
             case let kind: throw BinaryDecodingError("\(origin): unknown commit kind \(kind)")
             }
         }

@@ -1,3 +1,4 @@
+import Synchronization
 /// What one task instance contributes to a checkpoint: its operators' keyed state (tagged with key groups, so
 /// it can be restored at another parallelism), their operator-level state, and the commits its sinks staged.
 public struct TaskSnapshot: Sendable {
@@ -30,6 +31,29 @@ public struct TaskSnapshot: Sendable {
 public enum CommitAction: Sendable, Equatable {
     /// Rename a staged file into its visible name (a no-op when the target already exists and the source is gone).
     case rename(from: String, to: String)
+    /// A connector's own commit (a PostgreSQL transaction, an object-store copy), carried out by the handler
+    /// registered for `handler` in ``CommitHandlers``. `fields` are recorded in the checkpoint's metadata: never
+    /// secrets.
+    case external(handler: String, fields: [String: String])
+}
+
+/// Carries out ``CommitAction/external(handler:fields:)`` commits, by handler name. Connectors register theirs
+/// when they are created, before a restore replays the commits of the checkpoint it restores.
+public enum CommitHandlers {
+    public typealias Handler = @Sendable (_ fields: [String: String]) throws -> Void
+
+    private static let handlers = Mutex<[String: Handler]>([:])
+
+    public static func register(_ name: String, _ handler: @escaping Handler) {
+        handlers.withLock { $0[name] = handler }
+    }
+
+    static func run(_ name: String, fields: [String: String]) throws {
+        guard let handler = handlers.withLock({ $0[name] }) else {
+            throw ConnectorError("no connector in this job carries out commits of \(name) (is its sink still configured?)")
+        }
+        try handler(fields)
+    }
 }
 
 /// Collects a task instance's snapshot while a barrier passes through its chain.
