@@ -136,6 +136,12 @@ public struct CollectingSinkConnector: SinkConnector {
     let store: RowStore
     let delay: Duration
 
+    /// Keeps rows in `store`; each write takes `delay` (a slow sink).
+    public init(store: RowStore, delay: Duration = .zero) {
+        self.store = store
+        self.delay = delay
+    }
+
     public var type: String { "memory" }
     public var summary: String { "memory" }
 

@@ -33,6 +33,36 @@ struct Bench {
         if only.isEmpty || only == "rocksdb" { try await rocksdb(events, repeats: repeats, parallelisms) }
         if only == "spill" { try await spill() }
         if (only.isEmpty || only == "checkpoint") && cores.isEmpty { try checkpoint() }
+        if (only.isEmpty || only == "kafka") && cores.isEmpty { try await kafka(events, repeats: repeats, parallelisms) }
+    }
+
+    /// The topic holds the first `BENCH_KAFKA_EVENTS` (2M) events. Each run reads all of it: the raw consumer,
+    /// then the job at each parallelism; rates are the best of `repeats` runs, each counted from the first message.
+    static func kafka(_ events: [(value: Payment, timestamp: Int64)], repeats: Int, _ parallelisms: [Int])
+        async throws
+    {
+        let count = min(events.count, Int(ProcessInfo.processInfo.environment["BENCH_KAFKA_EVENTS"] ?? "") ?? 2_000_000)
+        FileHandle.standardError.write(Data("producing \(count) payments to a mock Kafka cluster...\n".utf8))
+        let topic = try KafkaBench.produce(events[..<count])
+        let expected = TumblingBench.baseline(Array(events[..<count]))
+        var raw: KafkaBench.Figures?
+        for _ in 0..<repeats {
+            let run = try await KafkaBench.rawConsume(topic)
+            if raw == nil || run.rate > raw!.rate { raw = run }
+        }
+        for parallelism in parallelisms {
+            var best: KafkaBench.Figures?
+            for _ in 0..<repeats {
+                let run = try await KafkaBench.runJob(topic, parallelism: parallelism)
+                try check(run.result == expected, "kafka p=\(parallelism)", run.result, expected)
+                if best == nil || run.figures.rate > best!.rate { best = run.figures }
+            }
+            report("kafka (\(topic.partitions) partitions) -> keyBy customer + 1-min tumbling count/sum -> discard, "
+                   + "memory state, p=\(parallelism)", rate: best!.rate, baseline: raw!.rate,
+                   baselineName: "librdkafka consumer")
+            print(String(format: "kafka first message, p=%d: after %.3f s (librdkafka consumer: %.3f s), not in the rates",
+                         parallelism, best!.startSeconds, raw!.startSeconds))
+        }
     }
 
     static func rocksdb(_ events: [(value: Payment, timestamp: Int64)], repeats: Int, _ parallelisms: [Int])
@@ -106,10 +136,12 @@ struct Bench {
     }
 
     static func report(_ name: String, events: Int, seconds: Double, baseline: Double, baselineName: String) {
-        let rate = Double(events) / seconds
-        let ratio = baseline / seconds
-        print("\(name): \(Int(rate.rounded())) events/s (\(String(format: "%.2f", ratio))x \(baselineName), "
-              + "\(Int((Double(events) / baseline).rounded())) events/s)")
+        report(name, rate: Double(events) / seconds, baseline: Double(events) / baseline, baselineName: baselineName)
+    }
+
+    static func report(_ name: String, rate: Double, baseline: Double, baselineName: String) {
+        print("\(name): \(Int(rate.rounded())) events/s (\(String(format: "%.2f", rate / baseline))x \(baselineName), "
+              + "\(Int(baseline.rounded())) events/s)")
         fflush(nil)
     }
 
