@@ -210,11 +210,23 @@ public final class KafkaConsumer: @unchecked Sendable {
         var byPartition: [Int32: [PartitionBuffer.Message]] = [:]
         guard let queue = rd_kafka_queue_get_consumer(handle) else { return }
         defer { rd_kafka_queue_destroy(queue) }
+        var lastCheck: UInt64 = 0
         while running.load(ordering: .relaxed) {
-            applyBackpressure()
-            let n = rd_kafka_consume_batch_queue(queue, 100, &messages, capacity)
-            guard n > 0 else { continue }
-            defer { applyBackpressure() }
+            // All buffers are checked (to resume drained partitions) every few milliseconds, not per poll: with many
+            // partitions that is many locks. Full ones are paused right after each poll (below).
+            let now = Clock.monotonicNanos()
+            if now - lastCheck >= 2_000_000 {
+                applyBackpressure()
+                lastCheck = now
+            }
+            // Waits for one message at most 100 ms, then takes what else is there without waiting: a batch call
+            // with a timeout would hold messages until its batch is full or the timeout passes.
+            guard let first = rd_kafka_consume_queue(queue, 100) else { continue }
+            messages[0] = first
+            let more = messages.withUnsafeMutableBufferPointer { buffer in
+                rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, capacity - 1)
+            }
+            let n = 1 + max(0, more)
             for i in 0..<n {
                 guard let message = messages[i] else { continue }
                 if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -227,15 +239,25 @@ public final class KafkaConsumer: @unchecked Sendable {
                 byPartition[message.pointee.partition, default: []].append(message)
             }
             let current = buffers.withLock { $0 }
+            let highWater = bufferBytes / max(1, current.count)
+            var full: [Int32] = []
             for (p, list) in byPartition where !list.isEmpty {
                 if let buffer = current[p] {
-                    buffer.append(list)
+                    // Pauses a partition as soon as it reaches its share, so it overshoots by one poll at most.
+                    if buffer.append(list) >= highWater && !paused.contains(p) { full.append(p) }
                 } else {
                     list.forEach { rd_kafka_message_destroy($0) }
                 }
                 byPartition[p]!.removeAll(keepingCapacity: true)
             }
+            if !full.isEmpty { pause(full) }
         }
+    }
+
+    private func pause(_ partitions: [Int32]) {
+        change(partitions, pause: true)
+        paused.formUnion(partitions)
+        pauses.add(partitions.count, ordering: .relaxed)
     }
 
     /// Pauses partitions whose buffer is full and resumes those drained enough (consumer thread).
@@ -252,11 +274,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 resume.append(p)
             }
         }
-        if !pause.isEmpty {
-            change(pause, pause: true)
-            paused.formUnion(pause)
-            pauses.add(pause.count, ordering: .relaxed)
-        }
+        if !pause.isEmpty { self.pause(pause) }
         if !resume.isEmpty {
             change(resume, pause: false)
             paused.subtract(resume)

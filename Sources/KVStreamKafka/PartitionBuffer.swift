@@ -33,15 +33,18 @@ final class PartitionBuffer: Sendable {
 
     static func size(_ message: Message) -> Int { message.pointee.len + message.pointee.key_len + 64 }
 
-    /// Appends fetched messages (the consumer's thread); a closed buffer destroys them instead.
-    func append(_ messages: [Message]) {
-        let rejected: [Message]? = queue.withLock { q in
-            if q.closed { return messages }
+    /// Appends fetched messages (the consumer's thread); a closed buffer destroys them instead. Returns the bytes
+    /// buffered now.
+    @discardableResult
+    func append(_ messages: [Message]) -> Int {
+        let (rejected, bytes): ([Message]?, Int) = queue.withLock { q in
+            if q.closed { return (messages, 0) }
             q.messages.append(contentsOf: messages)
             for message in messages { q.bytes += Self.size(message) }
-            return nil
+            return (nil, q.bytes)
         }
         rejected?.forEach { rd_kafka_message_destroy($0) }
+        return bytes
     }
 
     /// Takes up to `max` messages, oldest first (the source's task); the caller destroys them.

@@ -38,6 +38,10 @@ final class TaskCheckpointing {
 
     func register(_ participant: any CheckpointParticipant) { participants.append(participant) }
 
+    /// Forgets the participants once the task ended: they hold this object through their environment, and the
+    /// cycle would keep the whole task (and through the coordinator, a connector's consumer) alive after the run.
+    func release() { participants.removeAll() }
+
     /// The newest checkpoint the coordinator completed (its commits are done).
     var lastCompletedCheckpoint: Int64 { progress.lastCompleted }
 

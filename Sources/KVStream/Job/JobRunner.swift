@@ -395,6 +395,7 @@ private struct Wiring: Sendable {
             operators: Set(task.nodes.map { graph.nodes[$0].name }), keyGroups: keyGroups)
         let environment = try runner.environment(
             task: task, subtask: subtask, coordinator: coordinator, restored: restoredState)
+        defer { environment.checkpointing.release() }
         let backend = environment.checkpointing.backend
         let head = graph.nodes[task.head]
         if case .source(let declaration) = head.factory {
