@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 RELEASE_BIN := .build/release/kvstream
 APT_PACKAGES := librdkafka-dev librocksdb-dev libpq-dev liblz4-dev postgresql kcat pkg-config
-PY_PACKAGES := duckdb pyarrow
+PY_PACKAGES := duckdb pyarrow boto3 'moto[server]'
 
 .PHONY: all build demo test unit-test e2e-test bench deps apt-deps py-deps clean
 
@@ -23,7 +23,7 @@ apt-deps:
 	fi
 
 py-deps:
-	@python3 -c "import duckdb, pyarrow" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
+	@python3 -c "import duckdb, pyarrow, boto3, moto.server" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
 
 build: apt-deps
 	$(SWIFT) build -c release --product kvstream
@@ -42,10 +42,13 @@ test: deps unit-test e2e-test
 
 ## bench: one line per benchmark, `<name>: <events/s> events/s (<ratio>x <baseline>)`. The one-core figures run
 ## pinned with taskset; the others may use both cores (a source task and a window task pipeline on two).
-bench: apt-deps
+bench: apt-deps py-deps
 	$(SWIFT) build -c release --product KVStreamBench
 	@taskset -c 0 .build/release/KVStreamBench 2>/dev/null
-	@.build/release/KVStreamBench 2>/dev/null
+	@dir=$$(mktemp -d /tmp/kvstream-bench-pg.XXXXXX); chmod 755 $$dir; port=$$((20000 + RANDOM % 20000)); \
+	  source Tests/e2e/pg.sh && pg_start $$dir $$port && \
+	  BENCH_PG_URL=postgresql://postgres@127.0.0.1:$$port/postgres .build/release/KVStreamBench 2>/dev/null; \
+	  rc=$$?; pg_stop $$dir; rm -rf $$dir; exit $$rc
 
 clean:
 	rm -rf .build out lake

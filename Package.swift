@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "KVStreamBench",
             dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting", "KVStreamRocksDB",
-                           "KVStreamKafka", "CRdKafka"],
+                           "KVStreamKafka", "KVStreamPostgres", "CRdKafka"],
             path: "bench/KVStreamBench",
             swiftSettings: crossModule
         ),

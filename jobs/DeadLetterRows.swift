@@ -7,6 +7,9 @@ public struct RejectedRow: SinkRow {
 
     public init(_ record: RejectedRecord) { self.record = record }
 
+    /// A rejected record has no valid event time: the day it was received.
+    public var partitionTime: Int64? { record.receivedAt }
+
     public static let schema = TableSchema(columns: [
         Column("raw", .string), Column("reason", .string), Column("source", .string), Column("position", .string),
         Column("received_at", .timestamp),
@@ -32,6 +35,8 @@ public struct LateEventRow: SinkRow {
         operatorName = late.operatorName
         watermark = late.watermark
     }
+
+    public var partitionTime: Int64? { payment.ts }
 
     public static let schema = TableSchema(columns: [
         Column("event_id", .string), Column("ts", .int64), Column("customer_id", .string),

@@ -48,8 +48,9 @@ final class PGConnection {
         if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
         if let conn { PQfinish(conn) }
         conn = nil
-        var keywords = ["dbname", "application_name", "connect_timeout"]
-        var values = [endpoint.url, "kvstream", "5"]
+        // Notices (`relation ... already exists, skipping`) would go to standard error: only warnings and up.
+        var keywords = ["dbname", "application_name", "connect_timeout", "options"]
+        var values = [endpoint.url, "kvstream", "5", "-c client_min_messages=warning"]
         if let password = endpoint.password {
             keywords.append("password")
             values.append(password)

@@ -34,6 +34,7 @@ struct Bench {
         if only == "spill" { try await spill() }
         if (only.isEmpty || only == "checkpoint") && cores.isEmpty { try checkpoint() }
         if (only.isEmpty || only == "kafka") && cores.isEmpty { try await kafka(events, repeats: repeats, parallelisms) }
+        if (only.isEmpty || only == "postgres") && cores.isEmpty { try postgres() }
     }
 
     /// The topic holds the first `BENCH_KAFKA_EVENTS` (2M) events. Each run reads all of it: the raw consumer,

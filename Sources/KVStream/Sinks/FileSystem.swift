@@ -1,12 +1,12 @@
 import Foundation
 
 /// Small POSIX file helpers whose errors read well in one line (`Not a directory`, not a Cocoa error code).
-enum FileSystem {
+public enum FileSystem {
     /// The text of `errno`.
-    static func lastError() -> String { String(cString: strerror(errno)) }
+    public static func lastError() -> String { String(cString: strerror(errno)) }
 
     /// `mkdir -p`.
-    static func makeDirectories(_ path: String) throws(ConnectorError) {
+    public static func makeDirectories(_ path: String) throws(ConnectorError) {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
@@ -48,7 +48,7 @@ enum FileSystem {
     }
 
     /// Makes a rename or a new file in a directory durable.
-    static func syncDirectory(of path: String) {
+    public static func syncDirectory(of path: String) {
         let dir = (path as NSString).deletingLastPathComponent
         let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
@@ -57,7 +57,7 @@ enum FileSystem {
     }
 
     /// Renames `from` to `to` unless that was done already: idempotent, so a commit can be replayed.
-    static func renameIdempotent(from: String, to: String) throws(ConnectorError) {
+    public static func renameIdempotent(from: String, to: String) throws(ConnectorError) {
         if access(from, F_OK) != 0 {
             guard access(to, F_OK) == 0 else {
                 throw ConnectorError("cannot commit \(to): neither it nor its staged file \(from) exists")

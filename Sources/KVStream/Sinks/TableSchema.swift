@@ -51,6 +51,13 @@ public protocol SinkRow: Sendable {
     static var schema: TableSchema { get }
     /// Writes this row's values, one call per column, in the order of ``schema``.
     func encode<E: RowEncoder>(to encoder: inout E)
+    /// The time that places the row in a date partition of the lake (`dt=` of its event time, SPEC section 5),
+    /// epoch milliseconds UTC; nil for rows outside time (they go to the partition of the day they were written).
+    var partitionTime: Int64? { get }
+}
+
+extension SinkRow {
+    public var partitionTime: Int64? { nil }
 }
 
 /// Receives one row's values in column order; each sink format implements it.
