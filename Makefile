@@ -11,7 +11,8 @@ PY_PACKAGES := duckdb pyarrow boto3 'moto[server]'
 
 all: build
 
-## deps: the Debian packages (apt-get update once, only when one is missing) and the PyPI checkers.
+## deps: the Debian packages (apt-get update once, only when one is missing), the PyPI checkers and moto's
+## S3-compatible server, which the unit tests start on loopback.
 deps: apt-deps py-deps
 
 apt-deps:
@@ -31,7 +32,7 @@ build: apt-deps
 demo: build
 	$(RELEASE_BIN) run realtime-aggregations
 
-unit-test: apt-deps
+unit-test: apt-deps py-deps
 	$(SWIFT) test --parallel 2>&1 | tee .build/unit-test.log | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)"; \
 	  exit $${PIPESTATUS[0]}
 

@@ -40,6 +40,10 @@ let package = Package(
         // The PostgreSQL sink, over libpq.
         .target(name: "KVStreamPostgres", dependencies: ["KVStream", "CLibPQ", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: crossModule),
+        // An S3-compatible object store client (AWS Signature Version 4 over URLSession) and the SHA-256 and
+        // HMAC-SHA256 it signs with, which also pseudonymise customer ids. Foundation only: no AWS SDK.
+        .target(name: "KVStreamS3", dependencies: [.product(name: "Logging", package: "swift-log")],
+                swiftSettings: crossModule),
         // Harnesses that drive one operator or one job without the world around it.
         .target(name: "KVStreamTesting", dependencies: ["KVStream"], swiftSettings: crossModule),
         // The job topologies, one file per job.
@@ -57,14 +61,14 @@ let package = Package(
         .executableTarget(
             name: "KVStreamBench",
             dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting", "KVStreamRocksDB",
-                           "KVStreamKafka", "KVStreamPostgres", "CRdKafka"],
+                           "KVStreamKafka", "KVStreamPostgres", "CRdKafka", "KVStreamS3"],
             path: "bench/KVStreamBench",
             swiftSettings: crossModule
         ),
         .testTarget(
             name: "KVStreamTests",
             dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs", "KVStreamRocksDB",
-                           "KVStreamKafka"]
+                           "KVStreamKafka", "KVStreamS3"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -21,18 +21,20 @@ struct Bench {
 
     static func main() async throws {
         _ = cores
-        let count = Int(ProcessInfo.processInfo.environment["BENCH_EVENTS"] ?? "") ?? 5_000_000
+        let only = ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? ""
+        let requested = Int(ProcessInfo.processInfo.environment["BENCH_EVENTS"] ?? "") ?? 5_000_000
+        let count = only == "hash" ? 0 : requested
         let repeats = Int(ProcessInfo.processInfo.environment["BENCH_REPEATS"] ?? "") ?? 3
         FileHandle.standardError.write(Data("generating \(count) payments over 100k customers...\n".utf8))
         let events = BenchData.payments(count: count, customers: 100_000)
 
-        let only = ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? ""
         let parallelisms = cores.isEmpty ? [1, 2] : [1]
         if only.isEmpty || only == "stateless" { try await stateless(events, repeats: repeats, parallelisms) }
         if only.isEmpty || only == "tumbling" { try await tumbling(events, repeats: repeats, parallelisms) }
         if only.isEmpty || only == "rocksdb" { try await rocksdb(events, repeats: repeats, parallelisms) }
         if only == "spill" { try await spill() }
         if (only.isEmpty || only == "checkpoint") && cores.isEmpty { try checkpoint() }
+        if (only.isEmpty && !cores.isEmpty) || only == "hash" { try HashBench.run(repeats: repeats) }
         if (only.isEmpty || only == "kafka") && cores.isEmpty { try await kafka(events, repeats: repeats, parallelisms) }
         if (only.isEmpty || only == "postgres") && cores.isEmpty { try postgres() }
     }
