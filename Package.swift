@@ -44,6 +44,8 @@ let package = Package(
         // HMAC-SHA256 it signs with, which also pseudonymise customer ids. Foundation only: no AWS SDK.
         .target(name: "KVStreamS3", dependencies: [.product(name: "Logging", package: "swift-log")],
                 swiftSettings: crossModule),
+        // The Parquet lake sink: a Parquet writer of our own (LZ4_RAW through liblz4), local or S3 storage.
+        .target(name: "KVStreamLake", dependencies: ["KVStream", "CLZ4", "KVStreamS3"], swiftSettings: crossModule),
         // Harnesses that drive one operator or one job without the world around it.
         .target(name: "KVStreamTesting", dependencies: ["KVStream"], swiftSettings: crossModule),
         // The job topologies, one file per job.
@@ -53,7 +55,7 @@ let package = Package(
             name: "kvstream",
             dependencies: [
                 "KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamRocksDB", "KVStreamKafka", "KVStreamPostgres",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KVStreamLake", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: crossModule

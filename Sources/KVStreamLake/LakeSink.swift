@@ -134,7 +134,7 @@ final class LakeWriter: SinkWriter {
     private let metrics: JobMetrics
     /// The local directory where files are written before they are staged.
     private let workDirectory: String
-    private var open: [Int64: OpenFile] = [:]
+    private var openFiles: [Int64: OpenFile] = [:]
     /// Finished files waiting for the next barrier.
     private var finished: [(day: Int64, path: String)] = []
     private var fileCounter = 0
@@ -160,11 +160,11 @@ final class LakeWriter: SinkWriter {
         for row in rows {
             let millis = row.partitionTime ?? today
             let day = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
-            if open[day] == nil { open[day] = try openFile(day: day) }
-            row.encode(to: &open[day]!.encoder)
-            open[day]!.encoder.rowEnded()
-            try open[day]!.encoder.inner.endRow()
-            if open[day]!.encoder.inner.estimatedFileBytes >= rollBytes { try finish(day: day) }
+            if openFiles[day] == nil { openFiles[day] = try openFile(day: day) }
+            row.encode(to: &openFiles[day]!.encoder)
+            openFiles[day]!.encoder.rowEnded()
+            try openFiles[day]!.encoder.inner.endRow()
+            if openFiles[day]!.encoder.inner.estimatedFileBytes >= rollBytes { try finish(day: day) }
         }
     }
 
@@ -173,7 +173,7 @@ final class LakeWriter: SinkWriter {
         let directory = workDirectory + "/" + partitionName(epochDay: day)
         try FileSystem.makeDirectories(directory)
         let path = directory + "/.part-\(instance)-\(Clock.nowMillis())-\(fileCounter).inprogress"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ConnectorError("cannot create \(path): \(FileSystem.lastError())") }
         let writer = ParquetWriter(schema: schema, options: options, output: CountingFileOutput(fileDescriptor: fd))
         return OpenFile(
@@ -181,7 +181,7 @@ final class LakeWriter: SinkWriter {
     }
 
     private func finish(day: Int64) throws {
-        guard let file = open.removeValue(forKey: day) else { return }
+        guard let file = openFiles.removeValue(forKey: day) else { return }
         let output = try file.encoder.inner.finish()
         defer { Foundation.close(output.fileDescriptor) }
         guard fsync(output.fileDescriptor) == 0 else {
@@ -192,7 +192,7 @@ final class LakeWriter: SinkWriter {
     }
 
     func prepareCommit(checkpointID: Int64) throws -> [CommitAction] {
-        for day in Array(open.keys) { try finish(day: day) }
+        for day in Array(openFiles.keys) { try finish(day: day) }
         var actions: [CommitAction] = []
         for (n, file) in finished.enumerated() {
             let name = "part-\(instance)-\(checkpointID)-\(n).parquet"
@@ -206,11 +206,11 @@ final class LakeWriter: SinkWriter {
 
     /// Removes the files of rows not staged yet (a restart writes them again).
     func close() throws {
-        for file in open.values {
-            Foundation.close(file.encoder.inner.output.fileDescriptor)
+        for file in openFiles.values {
+            Foundation.close(file.encoder.inner.destination.fileDescriptor)
             unlink(file.path)
         }
-        open.removeAll()
+        openFiles.removeAll()
         for file in finished { unlink(file.path) }
         finished.removeAll()
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVStream
 import KVStreamKafka
+import KVStreamLake
 import KVStreamPostgres
 import KVStreamJobs
 import KVStreamRocksDB
@@ -97,6 +98,7 @@ struct TopologyOptions: ParsableArguments {
 func connectorRegistry(_ topology: Topology) throws -> ConnectorRegistry {
     var registry = ConnectorRegistry()
     registry.registerStateStore(type: "rocksdb", RocksDBStateStore.factory(blockCacheMegabytes: try topology.stateCacheMegabytes()))
+    registry.registerSink(type: "lake") { name, section, _ in try LakeSinkConnector(name: name, section: section) }
     registry.registerSink(type: "postgres") { name, section, _ in try PostgresSinkConnector(name: name, section: section) }
     registry.registerSink(type: "kafka") { name, section, topology in
         try KafkaSinkConnector(name: name, section: section, topology: topology)
