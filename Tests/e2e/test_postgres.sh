@@ -5,6 +5,7 @@
 #  2. The job killed with SIGKILL at KILLS random moments and restarted: the tables equal the uninterrupted run's.
 #  3. PostgreSQL stopped for PG_DOWN seconds mid-run and started again: the job waits (no failure, no unbounded
 #     buffering) and the tables equal the uninterrupted run's.
+#  4. PostgreSQL away longer than the sink's retry_timeout: the job fails, and its restart completes exactly once.
 # Ends with `N passed, N failed`. Environment: KVSTREAM_BIN, COUNT (events, 1500000), KILLS (10), PG_DOWN (30),
 # SEED (kill timing).
 set -uo pipefail
@@ -28,7 +29,22 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 PORT=$((20000 + RANDOM % 20000))
 trap 'pg_kill "$T/pg"' EXIT
 echo "work dir $T, PostgreSQL on 127.0.0.1:$PORT, kill timing seed $SEED"
-pg_start "$T/pg" "$PORT" && pass "PostgreSQL started on 127.0.0.1:$PORT" || { fail "PostgreSQL did not start: $(tail -3 "$T"/pg/*.log)"; echo "$passed passed, $failed failed"; exit 1; }
+pg_start "$T/pg" "$PORT" && pass "PostgreSQL started on 127.0.0.1:$PORT" || { fail "PostgreSQL did not start: $(tail -3 "$T"/pg/*.log)"; # 4. PostgreSQL away longer than retry_timeout: the job fails (exit 1) instead of dropping what it staged; once
+# PostgreSQL is back, the restart restores the last checkpoint, replays its commits and completes.
+job gone lake-gone --set sinks.postgres.retry_timeout=2s --set sinks.lake.throttle_rows_per_second=$(( lake_rows / 20 + 1 )) &
+pid=$!
+sleep 3
+pg_stop "$T/pg"
+wait $pid
+rc=$?
+pg_start "$T/pg" "$PORT"
+[[ $rc -eq 1 ]] && pass "with PostgreSQL away past retry_timeout the job failed (exit 1): $(grep -o 'kvstream: .*' gone.log | tail -1 | cut -c1-120)" \
+    || fail "the job exited $rc while PostgreSQL was away past retry_timeout"
+job gone lake-gone && pass "the restart completed" || fail "gone: $(tail -2 gone.log)"
+dump gone lake-gone
+r=$(referee lake-ref lake-gone) && pass "gone: tables equal the uninterrupted run's and DuckDB's" || fail "gone: $r"
+
+echo "$passed passed, $failed failed"; exit 1; }
 
 "$BIN" gen payments --count "$COUNT" --seed 9 --out events.jsonl --invalid-ratio 0.001 2>/dev/null
 
@@ -112,6 +128,21 @@ wait $pid && pass "the job completed after PostgreSQL came back" || fail "down: 
 grep -q "retrying (the job waits meanwhile)" down.log && pass "the outage was noticed and retried" || fail "no retry logged"
 dump down lake-down
 r=$(referee lake-ref lake-down) && pass "down: tables equal the uninterrupted run's and DuckDB's" || fail "down: $r"
+
+# 4. PostgreSQL away longer than retry_timeout: the job fails (exit 1) instead of dropping what it staged; once
+# PostgreSQL is back, the restart restores the last checkpoint, replays its commits and completes.
+job gone lake-gone --set sinks.postgres.retry_timeout=2s --set sinks.lake.throttle_rows_per_second=$(( lake_rows / 20 + 1 )) &
+pid=$!
+sleep 3
+pg_stop "$T/pg"
+wait $pid
+rc=$?
+pg_start "$T/pg" "$PORT"
+[[ $rc -eq 1 ]] && pass "with PostgreSQL away past retry_timeout the job failed (exit 1): $(grep -o 'kvstream: .*' gone.log | tail -1 | cut -c1-120)" \
+    || fail "the job exited $rc while PostgreSQL was away past retry_timeout"
+job gone lake-gone && pass "the restart completed" || fail "gone: $(tail -2 gone.log)"
+dump gone lake-gone
+r=$(referee lake-ref lake-gone) && pass "gone: tables equal the uninterrupted run's and DuckDB's" || fail "gone: $r"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -31,15 +31,19 @@ public actor CheckpointCoordinator {
     private var finished: [TaskInstanceID: TaskSnapshot] = [:]
     public private(set) var lastCompleted: CheckpointMetadata?
     private let onComplete: (@Sendable (Int64, Bool) -> Void)?
+    /// Where a failed commit stops the job's tasks.
+    private let failures: FailureSlot?
     private var failure: (any Error)?
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init(
         storage: CheckpointStorage, job: String, maxParallelism: Int, instances: Set<TaskInstanceID>,
         parallelism: [String: Int], retained: Int, timeout: Duration, restoredID: Int64?, logger: Logger,
-        metrics: JobMetrics, sources: [String: String] = [:], onComplete: (@Sendable (Int64, Bool) -> Void)? = nil
+        metrics: JobMetrics, sources: [String: String] = [:], onComplete: (@Sendable (Int64, Bool) -> Void)? = nil,
+        failures: FailureSlot? = nil
     ) {
         self.onComplete = onComplete
+        self.failures = failures
         self.sources = sources
         self.storage = storage
         self.job = job
@@ -117,6 +121,14 @@ public actor CheckpointCoordinator {
         let isFinal = current.snapshots.isEmpty && finished.count == instances.count
         do {
             try complete(current.barrier, snapshots: snapshots, final: isFinal)
+        } catch let error as CommitFailure {
+            // The checkpoint is complete (its metadata is durable) but its output is not all visible: it must not
+            // be abandoned, or what its sinks staged would be lost. The job fails; the restart restores this
+            // checkpoint and replays its commits.
+            metrics.checkpointsFailed.add(1, ordering: .relaxed)
+            logger.error("the commit of checkpoint \(current.barrier.id) failed: \(error.underlying)")
+            failure = error.underlying
+            failures?.record(error.underlying, operatorName: "commit of checkpoint \(current.barrier.id)", subtask: 0)
         } catch {
             // A periodic checkpoint that cannot be written is abandoned and the job goes on; the final one carries
             // the end of the output, so the job fails without it.
@@ -158,7 +170,11 @@ public actor CheckpointCoordinator {
             tasks: files, commits: CheckpointMetadata.commits(commits), sources: sources)
         try storage.writeMetadata(metadata)
         FaultInjection.point("after-metadata")
-        try Self.commit(metadata)
+        do {
+            try Self.commit(metadata)
+        } catch {
+            throw CommitFailure(underlying: error)
+        }
         lastCompleted = metadata
         progress.complete(barrier.id)
         metrics.recordCheckpoint(id: barrier.id, bytes: metadata.totalBytes,
@@ -206,4 +222,9 @@ public actor CheckpointCoordinator {
 
     /// The id the next checkpoint will get.
     var upcomingID: Int64 { nextID }
+}
+
+/// A complete checkpoint whose commits failed.
+struct CommitFailure: Error {
+    let underlying: any Error
 }

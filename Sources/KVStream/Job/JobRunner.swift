@@ -251,7 +251,8 @@ public final class JobRunner: Sendable {
             storage: storage, job: graph.jobName, maxParallelism: plan.maxParallelism, instances: instances,
             parallelism: parallelismByTask, retained: try topology.checkpointsRetained(),
             timeout: try topology.checkpointTimeout(), restoredID: restoredCheckpoint?.0.checkpointID, logger: logger,
-            metrics: metrics, sources: sourceIdentities, onComplete: options.onCheckpointComplete)
+            metrics: metrics, sources: sourceIdentities, onComplete: options.onCheckpointComplete,
+            failures: failures)
         var triggers: [TaskInstanceKey: BarrierTrigger] = [:]
         for task in plan.tasks where sources[task.head] != nil {
             for subtask in 0..<task.parallelism {
