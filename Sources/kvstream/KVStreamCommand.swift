@@ -59,7 +59,10 @@ struct KVStreamCommand: AsyncParsableCommand {
 
     static func fail(_ message: String, code: Int32) -> Never {
         FileHandle.standardError.write(Data("kvstream: \(message)\n".utf8))
-        Foundation.exit(code)
+        fflush(nil)
+        // Without running exit handlers: after a failure, tasks of the job may still be unwinding on other threads
+        // (closing RocksDB stores), and C++ static destructors running under them abort the process.
+        _exit(code)
     }
 }
 
