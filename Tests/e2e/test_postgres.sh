@@ -6,14 +6,14 @@
 #  3. PostgreSQL stopped for PG_DOWN seconds mid-run and started again: the job waits (no failure, no unbounded
 #     buffering) and the tables equal the uninterrupted run's.
 #  4. PostgreSQL away longer than the sink's retry_timeout: the job fails, and its restart completes exactly once.
-# Ends with `N passed, N failed`. Environment: KVSTREAM_BIN, COUNT (events, 1500000), KILLS (10), PG_DOWN (30),
+# Ends with `N passed, N failed`. Environment: KVSTREAM_BIN, COUNT (events, 2000000), KILLS (10), PG_DOWN (30),
 # SEED (kill timing).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${KVSTREAM_BIN:-$ROOT/.build/release/kvstream}
 [[ $BIN = /* ]] || BIN=$ROOT/$BIN
-COUNT=${COUNT:-1500000}
+COUNT=${COUNT:-2000000}
 KILLS=${KILLS:-10}
 PG_DOWN=${PG_DOWN:-30}
 SEED=${SEED:-$RANDOM}
@@ -89,7 +89,7 @@ kills=0
 while [[ $kills -lt $KILLS ]]; do
     job kill lake-kill &
     pid=$!
-    sleep "0.$((2 + RANDOM % 7))"
+    sleep "0.$((1 + RANDOM % 5))"
     if kill -0 $pid 2>/dev/null; then
         pkill -KILL -P $pid kvstream 2>/dev/null || kill -KILL $pid
         wait $pid 2>/dev/null
