@@ -63,14 +63,14 @@ let package = Package(
         .executableTarget(
             name: "KVStreamBench",
             dependencies: ["KVStream", "KVStreamPayments", "KVStreamJobs", "KVStreamTesting", "KVStreamRocksDB",
-                           "KVStreamKafka", "KVStreamPostgres", "CRdKafka", "KVStreamS3"],
+                           "KVStreamKafka", "KVStreamPostgres", "CRdKafka", "KVStreamS3", "KVStreamLake"],
             path: "bench/KVStreamBench",
             swiftSettings: crossModule
         ),
         .testTarget(
             name: "KVStreamTests",
             dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs", "KVStreamRocksDB",
-                           "KVStreamKafka", "KVStreamS3"]
+                           "KVStreamKafka", "KVStreamS3", "KVStreamLake"]
         ),
     ],
     swiftLanguageModes: [.v6]

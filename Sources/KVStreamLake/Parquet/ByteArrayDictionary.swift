@@ -7,18 +7,20 @@ struct ByteArrayDictionary {
     private(set) var plain = PlainByteArrays()
     private(set) var count = 0
     /// Open addressing with linear probing, two words a slot: `hash << 32 | (entry + 1)` (0 for an empty slot),
-    /// then the entry's ``key(_:)``: a string of up to 7 bytes is compared in the slot itself, a longer one
+    /// then the entry's ``key(_:offset:)``: a string of up to 7 bytes is compared in the slot itself, a longer one
     /// through ``plain`` at the offset the key holds.
     private var slots = [UInt64](repeating: 0, count: 2 * 1024)
 
-    /// Appends the entry number of each PLAIN-encoded value of `page` to `indices`, adding new values, while the
+    /// Writes the entry number of each PLAIN-encoded value of `page` to `indices`, adding new values, while the
     /// dictionary stays within `limit` bytes; returns false when it outgrew them (`indices` is then incomplete).
-    mutating func indices(of page: UnsafeRawBufferPointer, into indices: inout [UInt32], limit: Int) -> Bool {
+    mutating func indices(
+        of page: UnsafeRawBufferPointer, into indices: UnsafeMutableBufferPointer<UInt32>, limit: Int
+    ) -> Bool {
         var offset = 0
-        while offset < page.count {
+        for i in indices.indices {
             let value = Self.value(in: page, at: offset)
             let key = Self.key(value, offset: plain.byteCount)
-            indices.append(index(of: value, key: key, hash: Self.hash(value, key: key)))
+            indices[i] = index(of: value, key: key, hash: Self.hash(value, key: key))
             if plain.byteCount > limit { return false }
             offset += 4 + value.count
         }
@@ -27,8 +29,8 @@ struct ByteArrayDictionary {
 
     @inline(__always)
     private static func value(in page: UnsafeRawBufferPointer, at offset: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(
-            start: page.baseAddress! + offset + 4, count: Int(page.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let count = Int(page.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        return UnsafeRawBufferPointer(start: page.baseAddress! + offset + 4, count: count)
     }
 
     @inline(__always)
@@ -95,16 +97,17 @@ struct ByteArrayDictionary {
     /// Whether the entry whose length prefix starts at `offset` holds `value`, a string of 8 bytes or more:
     /// 8 bytes at a time (most strings are short, and a call to `memcmp` would cost more than the comparison).
     @inline(__always)
-    private static func equals(_ plain: UnsafeRawBufferPointer, at offset: Int, _ value: UnsafeRawBufferPointer) -> Bool {
+    private static func equals(
+        _ plain: UnsafeRawBufferPointer, at offset: Int, _ value: UnsafeRawBufferPointer
+    ) -> Bool {
         let n = value.count
         guard plain.loadUnaligned(fromByteOffset: offset, as: UInt32.self) == UInt32(n) else { return false }
         let entry = plain.baseAddress! + offset + 4
         let v = value.baseAddress!
         var k = 0
         while k + 8 <= n {
-            if entry.loadUnaligned(fromByteOffset: k, as: UInt64.self) != v.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
-                return false
-            }
+            let stored = entry.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            if stored != v.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return false }
             k += 8
         }
         // The last 8 bytes, overlapping those compared.
@@ -129,7 +132,7 @@ struct ByteArrayDictionary {
     /// (Fibonacci hashing, the high half); a longer one goes 8 bytes at a time through a multiply-rotate mix and
     /// a finalizer.
     @inline(__always)
-    static func hash(_ bytes: UnsafeRawBufferPointer, key: UInt64) -> UInt32 {
+    private static func hash(_ bytes: UnsafeRawBufferPointer, key: UInt64) -> UInt32 {
         if key >> 63 != 0 { return UInt32(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) }
         let n = bytes.count
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n &+ 1)

@@ -8,8 +8,6 @@ struct ColumnAppender: RowEncoder {
     let columns: UnsafeMutableBufferPointer<ColumnWriter>
     /// The column the next value belongs to.
     var column: Int
-    /// About the bytes of the values appended, before encoding.
-    var bytes = 0
     /// Whether a column's page is full.
     var pageFull = false
 
@@ -24,60 +22,50 @@ struct ColumnAppender: RowEncoder {
     @inline(__always)
     mutating func string(_ value: String) {
         if columns[next()].append(string: value, as: .string) { pageFull = true }
-        bytes &+= value.utf8.count
     }
 
     @inline(__always)
     mutating func json(_ document: String) {
         if columns[next()].append(string: document, as: .json) { pageFull = true }
-        bytes &+= document.utf8.count
     }
 
     @inline(__always)
     mutating func int64(_ value: Int64) {
         if columns[next()].append(int64: value, as: .int64) { pageFull = true }
-        bytes &+= 8
     }
 
     @inline(__always)
     mutating func timestamp(_ epochMillis: Int64) {
         if columns[next()].append(int64: epochMillis, as: .timestamp) { pageFull = true }
-        bytes &+= 8
     }
 
     @inline(__always)
     mutating func double(_ value: Double) {
         if columns[next()].append(double: value) { pageFull = true }
-        bytes &+= 8
     }
 
     @inline(__always)
     mutating func bool(_ value: Bool) {
         if columns[next()].append(bool: value) { pageFull = true }
-        bytes &+= 1
     }
 
     @inline(__always)
     mutating func date(_ epochDays: Int32) {
         if columns[next()].append(date: epochDays) { pageFull = true }
-        bytes &+= 4
     }
 
     @inline(__always)
     mutating func decimal(_ units: Int128, scale: Int) {
         if columns[next()].append(decimal: units, scale: scale) { pageFull = true }
-        bytes &+= 8
     }
 
     @inline(__always)
     mutating func stringArray(_ values: [String]) {
         if columns[next()].append(list: values) { pageFull = true }
-        bytes &+= values.reduce(2 * values.count) { $0 + $1.utf8.count }
     }
 
     @inline(__always)
     mutating func null() {
         if columns[next()].appendNull() { pageFull = true }
-        bytes &+= 1
     }
 }

@@ -4,7 +4,7 @@ extension ColumnWriter {
     mutating func finishPage(scratch: inout [UInt8], pages: inout PageWriter) {
         guard levelCount > 0 else { return }
         let valueCount = leaf.maxDefinitionLevel == 0 ? levelCount : definedCount()
-        let dictionaryEncoded = isDictionaryEncoded && valueCount > 0 && lookUpPageStrings()
+        let dictionaryEncoded = isDictionaryEncoded && valueCount > 0 && lookUpPageStrings(count: valueCount)
         let header = ParquetPageHeader.data(
             valueCount: Int32(levelCount), encoding: dictionaryEncoded ? .rleDictionary : .plain)
         let page: (bytes: [UInt8], uncompressed: Int)
@@ -13,8 +13,12 @@ extension ColumnWriter {
             page = plain.withUnsafeBytes { pages.page(header, body: $0) }
         } else {
             scratch.removeAll(keepingCapacity: true)
-            if leaf.maxRepetitionLevel > 0 { appendLevels(repetitionLevels, max: leaf.maxRepetitionLevel, to: &scratch) }
-            if leaf.maxDefinitionLevel > 0 { appendLevels(definitionLevels, max: leaf.maxDefinitionLevel, to: &scratch) }
+            if leaf.maxRepetitionLevel > 0 {
+                appendLevels(repetitionLevels, max: leaf.maxRepetitionLevel, to: &scratch)
+            }
+            if leaf.maxDefinitionLevel > 0 {
+                appendLevels(definitionLevels, max: leaf.maxDefinitionLevel, to: &scratch)
+            }
             appendValues(dictionaryEncoded: dictionaryEncoded, to: &scratch)
             page = scratch.withUnsafeBytes { pages.page(header, body: $0) }
         }
@@ -54,7 +58,8 @@ extension ColumnWriter {
         if leaf.maxDefinitionLevel > 0 { encodings.append(.rle) }
         let chunk = ParquetColumnChunk(
             type: leaf.physicalType, encodings: encodings, path: leaf.path, codec: pages.compression,
-            valueCount: Int64(chunkLevelCount), uncompressedSize: Int64(uncompressed), compressedSize: Int64(compressed),
+            valueCount: Int64(chunkLevelCount), uncompressedSize: Int64(uncompressed),
+            compressedSize: Int64(compressed),
             dataPageOffset: dataPageOffset, dictionaryPageOffset: dictionaryPageOffset,
             statistics: statistics.encoded(for: leaf.kind))
         clearChunk()

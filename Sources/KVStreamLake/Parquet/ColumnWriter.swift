@@ -6,13 +6,13 @@
 ///
 /// Strings are dictionary-encoded until the dictionary outgrows its limit, then PLAIN for the rest of the chunk,
 /// as Arrow's writer does: the chunk then holds pages of both encodings, and its dictionary page covers the first
-/// ones. A page's strings are looked up in the dictionary when the page ends, one column at a time, rather than
+/// ones. A dictionary that does not pay on the chunk's first page (mostly distinct values) is dropped at once. A page's strings are looked up in the dictionary when the page ends, one column at a time, rather than
 /// as rows arrive: the rows of a wide table would otherwise take turns at every column's hash table, and their
 /// lookups would miss the cache.
 struct ColumnWriter {
     let leaf: ParquetLeaf
     private let pageLimit: Int
-    /// Bytes of dictionary past which a chunk turns PLAIN; nil: strings are always PLAIN.
+    /// Bytes of dictionary past which a chunk turns PLAIN; nil: no dictionary (and always nil but for strings).
     private let dictionaryLimit: Int?
     /// The largest magnitude a decimal of the column's precision holds.
     private let decimalBound: UInt128
@@ -53,8 +53,8 @@ struct ColumnWriter {
     init(leaf: ParquetLeaf, pageBytes: Int, dictionaryPageBytes: Int?) {
         self.leaf = leaf
         pageLimit = pageBytes
-        dictionaryLimit = dictionaryPageBytes
-        isDictionaryEncoded = dictionaryPageBytes != nil
+        dictionaryLimit = leaf.kind.isString ? dictionaryPageBytes : nil
+        isDictionaryEncoded = dictionaryLimit != nil
         var bound: UInt128 = 1
         for _ in 0..<leaf.precision { bound *= 10 }
         decimalBound = bound - 1
@@ -191,15 +191,18 @@ struct ColumnWriter {
         pageBytes = 0
     }
 
-    /// Looks the page's strings up in the dictionary, adding new ones, into ``indices``. Returns false, and turns
+    /// Looks the page's `count` strings up in the dictionary, adding new ones, into ``indices``. Returns false, and turns
     /// the rest of the chunk PLAIN, if the dictionary outgrows its limit, or if on the chunk's first page it does
     /// not pay (dictionary and indices no smaller than the PLAIN values, as parquet-mr decides: mostly distinct
     /// values such as ids). Entries added by a page that ends up PLAIN stay in the dictionary unused, which
     /// readers allow; if no page uses the dictionary it is not written.
-    mutating func lookUpPageStrings() -> Bool {
+    mutating func lookUpPageStrings(count: Int) -> Bool {
         let limit = dictionaryLimit!
         indices.removeAll(keepingCapacity: true)
-        var fits = plain.withUnsafeBytes { dictionary.indices(of: $0, into: &indices, limit: limit) }
+        indices.append(contentsOf: repeatElement(0, count: count))
+        var fits = plain.withUnsafeBytes { page in
+            indices.withUnsafeMutableBufferPointer { dictionary.indices(of: page, into: $0, limit: limit) }
+        }
         if fits && !hasDictionaryPages {
             let indexBytes = indices.count * RLEHybridEncoder.bitWidth(maxValue: dictionary.count - 1) / 8
             fits = dictionary.plain.byteCount + indexBytes < plain.byteCount

@@ -9,8 +9,9 @@ enum LZ4Block {
         if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
         let size = scratch.withUnsafeMutableBytes { destination in
             LZ4_compress_default(
-                source.baseAddress?.assumingMemoryBound(to: CChar.self), destination.baseAddress!.assumingMemoryBound(to: CChar.self),
-                Int32(source.count), Int32(destination.count))
+                source.baseAddress?.assumingMemoryBound(to: CChar.self),
+                destination.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(source.count),
+                Int32(destination.count))
         }
         // With a destination of compressBound bytes, LZ4 cannot fail.
         precondition(size > 0, "LZ4_compress_default failed")

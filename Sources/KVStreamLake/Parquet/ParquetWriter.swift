@@ -5,18 +5,20 @@ import KVStream
 #endif
 
 /// Writes rows of a ``TableSchema`` as a Parquet file: a ``RowEncoder`` that appends each value to its column's
-/// buffer and writes a row group when the buffers reach ``ParquetWriterOptions/rowGroupRows`` or
-/// ``ParquetWriterOptions/rowGroupBytes``.
+/// current page, and writes a row group when it holds ``ParquetWriterOptions/rowGroupRows`` rows or about
+/// ``ParquetWriterOptions/rowGroupBytes`` of values.
 ///
 /// ```swift
 /// var writer = ParquetWriter(schema: RejectedRow.schema, output: ParquetBuffer())
-/// for row in rows { try writer.write(row) }
+/// try writer.write(contentsOf: rows)  // or a row at a time: the RowEncoder calls, then endRow()
 /// let file = try writer.finish().bytes
 /// ```
 ///
-/// Each column chunk is a dictionary page (strings, while the dictionary stays small) and v1 data pages of about
-/// ``ParquetWriterOptions/pageBytes``, compressed with LZ4_RAW or not at all, with min / max / null count
-/// statistics in the footer. See ``ParquetSchema`` for the types.
+/// Each column chunk is v1 data pages of about ``ParquetWriterOptions/pageBytes``, behind a dictionary page for
+/// strings whose dictionary pays and stays small, compressed with LZ4_RAW or not at all, with min / max / null
+/// count statistics in the footer. Pages are encoded and compressed as they fill; a row group's compressed
+/// chunks wait in memory until it is written, since its rows arrive for all columns at once. See
+/// ``ParquetSchema`` for the types.
 ///
 /// - Important: Rows write one value per column, in schema order, with the call of the column's type
 ///   (``RowEncoder/timestamp(_:)`` for a timestamp column, ``RowEncoder/json(_:)`` for json...) and
@@ -30,7 +32,7 @@ public struct ParquetWriter<Output: ParquetOutput>: RowEncoder {
     /// The column the next value belongs to.
     private var column = 0
     private var rowsInGroup = 0
-    /// About the bytes of the values in the row group, before encoding.
+    /// About the bytes of the values in the row group's finished pages, before encoding.
     private var bufferedBytes = 0
     /// Whether a column's page filled up during the current row.
     private var pageFull = false
@@ -41,8 +43,8 @@ public struct ParquetWriter<Output: ParquetOutput>: RowEncoder {
     private var scratch: [UInt8] = []
     private var pages: PageWriter
 
-    /// About the size of the file so far: the bytes written plus the values buffered in the row group (for
-    /// rolling files by size).
+    /// About the size of the file so far: the bytes written plus the values of the row group's finished pages
+    /// (for rolling files by size).
     public var estimatedFileBytes: Int { Int(position) + bufferedBytes }
 
     /// Where the file goes (to close it without finishing it).
@@ -63,21 +65,14 @@ public struct ParquetWriter<Output: ParquetOutput>: RowEncoder {
 
     /// Appends one row.
     public mutating func write<Row: SinkRow>(_ row: Row) throws {
-        try withUnsafePointer(to: row) { try write(UnsafeBufferPointer(start: $0, count: 1)) }
+        precondition(column == 0, "a row began before the previous one ended")
+        appendValues { row.encode(to: &$0) }
+        try endRow()
     }
 
     /// Appends rows in order, as a sink receives them.
     public mutating func write<Row: SinkRow>(contentsOf rows: [Row]) throws {
-        try rows.withUnsafeBufferPointer { try write($0) }
-    }
-
-    /// Encodes each row from where it lies.
-    private mutating func write<Row: SinkRow>(_ rows: UnsafeBufferPointer<Row>) throws {
-        precondition(column == 0, "a row began before the previous one ended")
-        for i in rows.indices {
-            appendValues { rows[i].encode(to: &$0) }
-            try endRow()
-        }
+        for i in rows.indices { try write(rows[i]) }
     }
 
     /// Ends a row whose values were given through the ``RowEncoder`` calls; writes the row group if it is full.
@@ -87,6 +82,7 @@ public struct ParquetWriter<Output: ParquetOutput>: RowEncoder {
         rowsInGroup += 1
         if pageFull {
             for i in columns.indices where columns[i].isPageFull {
+                bufferedBytes += columns[i].pageBytes
                 columns[i].finishPage(scratch: &scratch, pages: &pages)
             }
             pageFull = false
@@ -104,7 +100,6 @@ public struct ParquetWriter<Output: ParquetOutput>: RowEncoder {
             return appender
         }
         column = appender.column
-        bufferedBytes &+= appender.bytes
         if appender.pageFull { pageFull = true }
     }
 
@@ -156,3 +151,6 @@ public struct ParquetWriter<Output: ParquetOutput>: RowEncoder {
     public mutating func stringArray(_ values: [String]) { appendValues { $0.stringArray(values) } }
     public mutating func null() { appendValues { $0.null() } }
 }
+
+/// A writer owns its buffers outright (values all the way down), so it can move between tasks with its output.
+extension ParquetWriter: Sendable where Output: Sendable {}

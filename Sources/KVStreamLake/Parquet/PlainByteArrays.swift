@@ -12,8 +12,7 @@ struct PlainByteArrays {
     mutating func append(_ value: UnsafeRawBufferPointer) {
         let n = value.count
         let needed = byteCount + 4 + n
-        // 16 bytes of spare room let a short string be copied as two overlapping words.
-        if needed + 16 > storage.count { grow(to: needed + 16) }
+        if needed > storage.count { grow(to: needed) }
         storage.withUnsafeMutableBytes { storage in
             let destination = storage.baseAddress! + byteCount
             destination.storeBytes(of: UInt32(n).littleEndian, as: UInt32.self)
@@ -22,8 +21,8 @@ struct PlainByteArrays {
         byteCount = needed
     }
 
-    /// Copies `value` to `destination`: short values inline (a call to `memcpy` costs more than their bytes),
-    /// reading only `value`'s own bytes.
+    /// Copies `value` to `destination`: short values inline, as two overlapping words (a call to `memcpy` costs
+    /// more than their bytes).
     @inline(__always)
     private static func copy(_ value: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer) {
         let n = value.count
@@ -38,7 +37,10 @@ struct PlainByteArrays {
             (destination + n - 4).storeBytes(
                 of: source.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self), as: UInt32.self)
         case 1..<4:
-            for k in 0..<n { destination.storeBytes(of: source.load(fromByteOffset: k, as: UInt8.self), toByteOffset: k, as: UInt8.self) }
+            for k in 0..<n {
+                let byte = source.load(fromByteOffset: k, as: UInt8.self)
+                destination.storeBytes(of: byte, toByteOffset: k, as: UInt8.self)
+            }
         default:
             destination.copyMemory(from: source, byteCount: n)
         }

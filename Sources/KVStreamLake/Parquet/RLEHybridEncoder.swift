@@ -14,6 +14,23 @@ enum RLEHybridEncoder {
     static func encode<T: FixedWidthInteger & UnsignedInteger>(
         _ values: UnsafeBufferPointer<T>, bitWidth: Int, to out: inout [UInt8]
     ) {
+        // Room for the worst case, written through a pointer (an append per byte would cost more than the
+        // packing), then trimmed: per group of 8 values, `bitWidth` bytes and a header of at most 5, and 8 bytes
+        // of slack for whole-word stores.
+        let start = out.count
+        let bound = (values.count / 8 + 2) * (bitWidth + 5) + 8
+        out.append(contentsOf: repeatElement(0, count: bound))
+        let written = out.withUnsafeMutableBytes { out in
+            encode(values, bitWidth: bitWidth, into: out.baseAddress! + start)
+        }
+        out.removeLast(bound - written)
+    }
+
+    /// Writes the encoding at `destination`; returns its size.
+    private static func encode<T: FixedWidthInteger & UnsignedInteger>(
+        _ values: UnsafeBufferPointer<T>, bitWidth: Int, into destination: UnsafeMutableRawPointer
+    ) -> Int {
+        var cursor = destination
         let n = values.count
         var i = 0
         while i < n {
@@ -21,17 +38,21 @@ enum RLEHybridEncoder {
             var end = i + 1
             while end < n && values[end] == value { end += 1 }
             if end - i >= 8 {
-                out.appendVarint(UInt64(end - i) << 1)
-                out.appendLittleEndian(value, byteCount: (bitWidth + 7) / 8)
+                writeVarint(UInt64(end - i) << 1, at: &cursor)
+                cursor.storeBytes(of: UInt64(value).littleEndian, as: UInt64.self)
+                cursor += (bitWidth + 7) / 8
                 i = end
                 continue
             }
             // Bit-pack groups of 8 until a group would start with a run of 8 (or the data ends).
             let start = i
             repeat { i += 8 } while i < n && !startsRunOfEight(values, at: i)
-            out.appendVarint(UInt64((i - start) / 8) << 1 | 1)
-            bitPack(values, from: start, to: min(i, n), paddedTo: i, bitWidth: bitWidth, into: &out)
+            writeVarint(UInt64((i - start) / 8) << 1 | 1, at: &cursor)
+            for group in stride(from: start, to: i, by: 8) {
+                packGroup(values, at: group, bitWidth: bitWidth, to: &cursor)
+            }
         }
+        return cursor - destination
     }
 
     private static func startsRunOfEight<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, at i: Int) -> Bool {
@@ -41,20 +62,37 @@ enum RLEHybridEncoder {
         return true
     }
 
-    private static func bitPack<T: FixedWidthInteger>(
-        _ values: UnsafeBufferPointer<T>, from start: Int, to end: Int, paddedTo paddedEnd: Int, bitWidth: Int,
-        into out: inout [UInt8]
+    /// Packs the 8 values from `start` (zeros past the end) into `bitWidth` bytes, 64 bits at a time.
+    @inline(__always)
+    private static func packGroup<T: FixedWidthInteger>(
+        _ values: UnsafeBufferPointer<T>, at start: Int, bitWidth: Int, to cursor: inout UnsafeMutableRawPointer
     ) {
         var bits: UInt64 = 0
         var bitCount = 0
-        for k in start..<paddedEnd {
-            bits |= (k < end ? UInt64(values[k]) : 0) << bitCount
+        for k in start..<start + 8 {
+            let value = k < values.count ? UInt64(values[k]) : 0
+            bits |= value &<< UInt64(bitCount)
             bitCount += bitWidth
-            while bitCount >= 8 {
-                out.append(UInt8(truncatingIfNeeded: bits))
-                bits >>= 8
-                bitCount -= 8
+            if bitCount >= 64 {
+                cursor.storeBytes(of: bits.littleEndian, as: UInt64.self)
+                cursor += 8
+                bitCount -= 64
+                bits = bitCount > 0 ? value &>> UInt64(bitWidth - bitCount) : 0
             }
         }
+        // 8 values of `bitWidth` bits end on a byte boundary.
+        cursor.storeBytes(of: bits.littleEndian, as: UInt64.self)
+        cursor += bitCount / 8
+    }
+
+    private static func writeVarint(_ value: UInt64, at cursor: inout UnsafeMutableRawPointer) {
+        var v = value
+        while v >= 0x80 {
+            cursor.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, as: UInt8.self)
+            cursor += 1
+            v >>= 7
+        }
+        cursor.storeBytes(of: UInt8(v), as: UInt8.self)
+        cursor += 1
     }
 }

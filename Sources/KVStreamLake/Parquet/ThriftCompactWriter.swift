@@ -20,6 +20,7 @@ struct ThriftCompactWriter {
     private var lastFieldId: Int16 = 0
     private var enclosingFieldIds: [Int16] = []
 
+    /// Empties the writer for the next message, keeping its memory.
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         lastFieldId = 0
