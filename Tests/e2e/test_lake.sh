@@ -22,6 +22,7 @@ passed=0
 failed=0
 pass() { echo "ok   $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+source "$HERE/kills.sh"
 check() { local what=$1; shift; local msg; msg=$(python3 "$HERE/lake_check.py" "$@" 2>&1) && pass "$what: $msg" || fail "$what: $msg"; }
 export KVSTREAM_PII_KEY=test-pseudonym-key
 echo "work dir $T, kill timing seed $SEED"
@@ -42,23 +43,9 @@ job ref "${lake[@]}" --set sinks.lake.path=lake-ref && pass "run into a local la
 check "local lake" same lake-ref out-jsonl "$KVSTREAM_PII_KEY"
 
 # 2. SIGKILL at random moments; between kills, every visible file must be whole.
-kills=0
 partial=0
-while [[ $kills -lt $KILLS ]]; do
-    job kill "${lake[@]}" --set sinks.lake.path=lake-kill &
-    pid=$!
-    sleep "0.$((1 + RANDOM % 5))"
-    if ! kill -0 $pid 2>/dev/null; then
-        wait $pid
-        echo "run ended by itself after $kills kills"
-        break
-    fi
-    pkill -KILL -P $pid 2>/dev/null
-    kill -KILL $pid 2>/dev/null
-    wait $pid 2>/dev/null
-    kills=$((kills + 1))
-    python3 "$HERE/lake_check.py" files lake-kill >/dev/null 2>&1 || partial=$((partial + 1))
-done
+whole_or_count() { python3 "$HERE/lake_check.py" files lake-kill >/dev/null 2>&1 || partial=$((partial + 1)); }
+kill_runs "$KILLS" whole_or_count -- job kill "${lake[@]}" --set sinks.lake.path=lake-kill
 job kill "${lake[@]}" --set sinks.lake.path=lake-kill && pass "killed $kills times with SIGKILL, then completed" \
     || fail "kill runs: $(tail -2 kill.log)"
 [[ $kills -eq $KILLS ]] || fail "only $kills of $KILLS kills happened before the job completed (raise COUNT)"

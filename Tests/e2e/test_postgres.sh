@@ -22,6 +22,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/kvstream-e2e-pg.XXXXXX")
 chmod 755 "$T"
 cd "$T"
 source "$HERE/pg.sh"
+source "$HERE/kills.sh"
 passed=0
 failed=0
 pass() { echo "ok   $*"; passed=$((passed + 1)); }
@@ -29,22 +30,7 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 PORT=$((20000 + RANDOM % 20000))
 trap 'pg_kill "$T/pg"' EXIT
 echo "work dir $T, PostgreSQL on 127.0.0.1:$PORT, kill timing seed $SEED"
-pg_start "$T/pg" "$PORT" && pass "PostgreSQL started on 127.0.0.1:$PORT" || { fail "PostgreSQL did not start: $(tail -3 "$T"/pg/*.log)"; # 4. PostgreSQL away longer than retry_timeout: the job fails (exit 1) instead of dropping what it staged; once
-# PostgreSQL is back, the restart restores the last checkpoint, replays its commits and completes.
-job gone lake-gone --set sinks.postgres.retry_timeout=2s --set sinks.lake.throttle_rows_per_second=$(( lake_rows / 20 + 1 )) &
-pid=$!
-sleep 3
-pg_stop "$T/pg"
-wait $pid
-rc=$?
-pg_start "$T/pg" "$PORT"
-[[ $rc -eq 1 ]] && pass "with PostgreSQL away past retry_timeout the job failed (exit 1): $(grep -o 'kvstream: .*' gone.log | tail -1 | cut -c1-120)" \
-    || fail "the job exited $rc while PostgreSQL was away past retry_timeout"
-job gone lake-gone && pass "the restart completed" || fail "gone: $(tail -2 gone.log)"
-dump gone lake-gone
-r=$(referee lake-ref lake-gone) && pass "gone: tables equal the uninterrupted run's and DuckDB's" || fail "gone: $r"
-
-echo "$passed passed, $failed failed"; exit 1; }
+pg_start "$T/pg" "$PORT" && pass "PostgreSQL started on 127.0.0.1:$PORT" || { fail "PostgreSQL did not start: $(tail -3 "$T"/pg/*.log)"; echo "$passed passed, $failed failed"; exit 1; }
 
 "$BIN" gen payments --count "$COUNT" --seed 9 --out events.jsonl --invalid-ratio 0.001 2>/dev/null
 
@@ -85,21 +71,7 @@ dump ref lake-ref
 r=$(referee lake-ref) && pass "ref: PostgreSQL tables equal DuckDB's (${r##*referee: })" || fail "ref vs DuckDB: $r"
 
 # 2. SIGKILL at random moments.
-kills=0
-while [[ $kills -lt $KILLS ]]; do
-    job kill lake-kill &
-    pid=$!
-    sleep "0.$((1 + RANDOM % 5))"
-    if kill -0 $pid 2>/dev/null; then
-        pkill -KILL -P $pid kvstream 2>/dev/null || kill -KILL $pid
-        wait $pid 2>/dev/null
-        kills=$((kills + 1))
-    else
-        wait $pid
-        echo "run ended by itself after $kills kills"
-        break
-    fi
-done
+kill_runs "$KILLS" : -- job kill lake-kill
 if job kill lake-kill; then pass "killed $kills times with SIGKILL, then completed"; else fail "kill runs: $(tail -2 kill.log)"; fi
 [[ $kills -eq $KILLS ]] || fail "only $kills of $KILLS kills happened before the job completed (raise COUNT)"
 dump kill lake-kill
