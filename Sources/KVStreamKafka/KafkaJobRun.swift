@@ -236,8 +236,8 @@ private final class PartitionRuns: KafkaAssignmentHandler, @unchecked Sendable {
         let done = ended.withLock { $0 }
         for p in 0..<Int32(partitionCount) where !done.contains(p) {
             // A partition another process ended: its scope's latest checkpoint says so.
-            let probe = try owner.makeProbe(scope: Self.scope(p), identity: consumer.identity)
-            guard let restored = try probe.restoredSplits(),
+            let probe = try owner.restorer(scope: Self.scope(p), identity: consumer.identity)
+            guard let restored = try probe.latestSplits(),
                   restored.splits[KafkaSource.splitID(topic: owner.topic, partition: p)]?.ended == true
             else { return false }
             ended.withLock { set in _ = set.insert(p) }
@@ -292,14 +292,12 @@ private final class PartitionRuns: KafkaAssignmentHandler, @unchecked Sendable {
 }
 
 extension KafkaJobRun {
-    /// A runner of a partition's scope used only to read its latest checkpoint.
-    fileprivate func makeProbe(scope: String, identity: String) throws -> JobRunner {
-        var options = JobRunOptions()
-        options.bounded = true
-        let source = ProbeSource(topic: settings.topic, identity: identity)
-        return try JobRunner(
-            plan: plan, topology: topology, connectors: connectors, options: options, logger: logger, scope: scope,
-            sourceBindings: [sourceName: .external(source)])
+    /// Reads the latest checkpoint of a partition's scope (without making its runner, whose sinks would connect).
+    fileprivate func restorer(scope: String, identity: String) throws -> CheckpointRestorer {
+        CheckpointRestorer(
+            plan: plan, storage: CheckpointStorage(directory: try topology.checkpointDirectory(),
+                                                   job: plan.graph.jobName + "/" + scope),
+            sources: [sourceName: identity], restore: .latest, logger: logger)
     }
 }
 
@@ -315,7 +313,7 @@ extension KafkaJobRun {
     }
 }
 
-/// Stands for the Kafka source where a runner only reads checkpoints or describes the job.
+/// Stands for the Kafka source where `kvstream describe` describes the job without connecting.
 private struct ProbeSource: ExternalSource {
     let topic: String
     let identity: String

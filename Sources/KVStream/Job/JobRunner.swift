@@ -51,8 +51,6 @@ public final class JobRunner: Sendable {
     public let scope: String?
     private let restorePoint = Mutex<RestorePoint??>(nil)
 
-    private typealias RestorePoint = (CheckpointMetadata, [(CheckpointMetadata.TaskFile, TaskSnapshot)], String)
-
     /// - Parameters:
     ///   - scope: runs the job for one input partition: its checkpoints, state and outputs are kept apart from
     ///     those of other partitions' runs (`<checkpoint dir>/<job>/<scope>/`), so that another machine can take
@@ -129,57 +127,18 @@ public final class JobRunner: Sendable {
     /// The checkpoint the run resumes from, chosen once (``run()`` uses the same): its id, and where it left each
     /// source split (split id -> the position's offset, and whether the split had ended).
     public func restoredSplits() throws -> (checkpoint: Int64, splits: [String: (offset: Int64, ended: Bool)])? {
-        guard let (metadata, snapshots, directory) = try chosenRestorePoint() else { return nil }
-        let restored = RestoredCheckpoint(
-            id: metadata.checkpointID, snapshots: snapshots.map { ($0.0.task, $0.1) }, directory: directory)
-        var splits: [String: (offset: Int64, ended: Bool)] = [:]
-        for node in plan.graph.nodes {
-            guard case .source(let declaration) = node.factory else { continue }
-            let state = restored.state(operators: [node.name], keyGroups: 0...(plan.maxParallelism - 1))
-            for split in try state.operatorValues(declaration.nodeName + OperatorContext.scopeSeparator + "splits",
-                                                  as: [SplitSnapshot].self).flatMap({ $0 }) {
-                splits[split.splitID] = (split.position.offset, split.ended)
-            }
-        }
-        return (metadata.checkpointID, splits)
+        try chosenRestorePoint().map { ($0.metadata.checkpointID, try restorer.splits(of: $0)) }
     }
 
     private func chosenRestorePoint() throws -> RestorePoint? {
         if let chosen = restorePoint.withLock({ $0 }) { return chosen }
-        let chosen = try checkpointToRestore()
+        let chosen = try restorer.choose()
         restorePoint.withLock { $0 = .some(chosen) }
         return chosen
     }
 
-    /// The checkpoint to resume from, with its snapshots: the newest valid one for `.latest`, skipping (with a
-    /// warning) any whose metadata or files are missing or corrupt.
-    private func checkpointToRestore() throws -> RestorePoint? {
-        switch options.restore {
-        case .none:
-            return nil
-        case .path(let path):
-            let (metadata, directory) = try CheckpointStorage.readMetadata(at: path)
-            try checkCompatible(metadata)
-            return (metadata, try storage.readSnapshots(metadata, in: directory), directory)
-        case .latest:
-            for listing in storage.list() {
-                guard let metadata = listing.metadata else {
-                    if let problem = listing.problem, problem != "incomplete (no metadata)" {
-                        logger.warning("skipping checkpoint \(listing.id) of \(plan.graph.jobName): \(problem)")
-                    }
-                    continue
-                }
-                do {
-                    try checkCompatible(metadata)
-                    return (metadata, try storage.readSnapshots(metadata), storage.directory(metadata.checkpointID))
-                } catch let error as ConfigError {
-                    throw error
-                } catch {
-                    logger.warning("skipping checkpoint \(listing.id): \(error)")
-                }
-            }
-            return nil
-        }
+    private var restorer: CheckpointRestorer {
+        CheckpointRestorer(plan: plan, storage: storage, sources: sourceIdentities, restore: options.restore, logger: logger)
     }
 
     /// Removes the state directories of runs of this job whose process is gone (killed runs leave theirs).
@@ -200,25 +159,6 @@ public final class JobRunner: Sendable {
             if case .source(let name) = node.kind, let binding = sources[node.id] { result[name] = binding.identity }
         }
         return result
-    }
-
-    private func checkCompatible(_ metadata: CheckpointMetadata) throws {
-        for (name, identity) in sourceIdentities {
-            if let before = metadata.sources?[name], before != identity {
-                throw ConfigError(
-                    "checkpoint \(metadata.checkpointID) of \(plan.graph.jobName) read source '\(name)' as \(before); the "
-                        + "topology now binds \(identity): restoring would mix two inputs (use --from-checkpoint none "
-                        + "to start over, or another checkpoint.dir)")
-            }
-        }
-        guard metadata.job == plan.graph.jobName else {
-            throw ConfigError("checkpoint \(metadata.checkpointID) belongs to job '\(metadata.job)', not '\(plan.graph.jobName)'")
-        }
-        guard metadata.maxParallelism == plan.maxParallelism else {
-            throw ConfigError(
-                "checkpoint \(metadata.checkpointID) has \(metadata.maxParallelism) key groups; job.max_parallelism is "
-                    + "\(plan.maxParallelism) and cannot change while restoring (use --from-checkpoint none to start over)")
-        }
     }
 
     /// Runs the job until its sources end (bounded) or ``stop`` is requested, and throws the first failure.
