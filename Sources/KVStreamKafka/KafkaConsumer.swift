@@ -46,23 +46,24 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let handler = Mutex<(any KafkaAssignmentHandler)?>(nil)
     private let running = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    /// Bytes all partition buffers may hold together before partitions are paused.
-    private let bufferBytes: Int
+    /// Bytes all partition buffers may hold together before the consumer stops taking messages.
+    private let budget: ByteBudget
     /// Partitions paused for backpressure (consumer thread only).
     private var paused: Set<Int32> = []
     public let pauses = Atomic<Int>(0)
     /// The offsets last reported to the group, sent again synchronously when the consumer closes.
     private let committed = Locked<[Int32: Int64]>([:])
 
-    /// - Parameter bufferBytes: how many bytes of fetched messages may wait for the job, across all partitions,
-    ///   before partitions are paused (each partition gets an equal share).
+    /// - Parameter bufferBytes: how many bytes of fetched messages may wait for the job, across all partitions:
+    ///   half in librdkafka's prefetch queue, half in the partition buffers (see ``loop()``).
     public init(
         bootstrap: String, group: String, topic: String, properties: [(String, String)] = [],
-        bufferBytes: Int = 16 << 20, sessionTimeoutMillis: Int = 10_000
+        bufferBytes: Int = 64 << 20, sessionTimeoutMillis: Int = 10_000
     ) throws {
         self.topic = topic
         self.group = group
-        self.bufferBytes = max(1 << 20, bufferBytes)
+        let bufferBytes = max(2 << 20, bufferBytes)
+        budget = ByteBudget(limit: bufferBytes / 2)
         let conf = try makeKafkaConf(
             [("bootstrap.servers", bootstrap), ("group.id", group), ("enable.auto.commit", "false"),
              ("enable.auto.offset.store", "false"), ("auto.offset.reset", "earliest"),
@@ -70,8 +71,8 @@ public final class KafkaConsumer: @unchecked Sendable {
              ("partition.assignment.strategy", "range,roundrobin"),
              ("session.timeout.ms", String(sessionTimeoutMillis)),
              ("heartbeat.interval.ms", String(max(100, sessionTimeoutMillis / 5))),
-             // librdkafka's own prefetch, on top of our buffers.
-             ("queued.max.messages.kbytes", String(max(1024, bufferBytes / 4 / 1024))),
+             // librdkafka's own prefetch (for the whole consumer queue), beside our buffers: the other half.
+             ("queued.max.messages.kbytes", String(bufferBytes / 2 / 1024)),
              // A buffered message keeps its whole fetch response alive: with the default 50 MB responses, a
              // 4 MB budget held ~150 MB of memory; responses of a quarter of the budget keep it near the budget.
              // (At least message.max.bytes, or librdkafka refuses the configuration.)
@@ -149,7 +150,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     private func makeBuffer(_ partition: Int32) {
-        let buffer = PartitionBuffer(topic: topic, partition: partition)
+        let buffer = PartitionBuffer(topic: topic, partition: partition, budget: budget)
         buffers.withLock { $0[partition] = buffer }
     }
 
@@ -203,22 +204,51 @@ public final class KafkaConsumer: @unchecked Sendable {
         thread.start()
     }
 
+    /// How long the buffers may stay full before the partitions holding them are paused.
+    static let stallNanos: UInt64 = 1_000_000_000
+
+    /// Backpressure. While the buffers of the partitions that are not paused hold the byte budget together, the
+    /// thread stops taking messages from librdkafka, whose own queue is bounded (`queued.max.messages.kbytes`):
+    /// fetching then stops by itself, and resumes without any refetch when the job takes messages again. A job
+    /// that is merely slower than the topic is held back this way alone.
+    ///
+    /// Not polling also means not serving rebalances, so when the buffers stay full for ``stallNanos`` (the job
+    /// has stopped reading: a stuck sink, a restore, a slow partition run), the partitions holding at least their
+    /// share are paused and polling goes on for the others; a paused partition resumes once drained below a
+    /// quarter of its share. The paused partitions keep what they hold while the others fill the budget again, so
+    /// the buffers hold at most twice the budget (and one poll). Pausing makes librdkafka drop what it prefetched for the partition and fetch it again
+    /// on resume, which is why it is kept for stalls: pausing at every full buffer thrashed with many partitions
+    /// (each share smaller than one fetch).
     private func loop() {
-        // Small enough that one poll's messages overshoot a partition's share of the budget by little.
+        // Small enough that one poll overshoots the budget by little.
         let capacity = 1_024
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
         var byPartition: [Int32: [PartitionBuffer.Message]] = [:]
         guard let queue = rd_kafka_queue_get_consumer(handle) else { return }
         defer { rd_kafka_queue_destroy(queue) }
         var lastCheck: UInt64 = 0
+        var fullSince: UInt64?
         while running.load(ordering: .relaxed) {
-            // All buffers are checked (to resume drained partitions) every few milliseconds, not per poll: with many
-            // partitions that is many locks. Full ones are paused right after each poll (below).
             let now = Clock.monotonicNanos()
-            if now - lastCheck >= 2_000_000 {
-                applyBackpressure()
+            // Paused partitions are checked for resumption every few milliseconds, not per poll: with many
+            // partitions that is many locks.
+            if !paused.isEmpty && now - lastCheck >= 2_000_000 {
+                resumeDrained()
                 lastCheck = now
             }
+            if heldBytes() >= budget.limit {
+                if let since = fullSince {
+                    if now - since >= Self.stallNanos {
+                        pauseHolders()
+                        fullSince = nil
+                    }
+                } else {
+                    fullSince = now
+                }
+                usleep(500)
+                continue
+            }
+            fullSince = nil
             // Waits for one message at most 100 ms, then takes what else is there without waiting: a batch call
             // with a timeout would hold messages until its batch is full or the timeout passes.
             guard let first = rd_kafka_consume_queue(queue, 100) else { continue }
@@ -239,46 +269,48 @@ public final class KafkaConsumer: @unchecked Sendable {
                 byPartition[message.pointee.partition, default: []].append(message)
             }
             let current = buffers.withLock { $0 }
-            let highWater = bufferBytes / max(1, current.count)
-            var full: [Int32] = []
             for (p, list) in byPartition where !list.isEmpty {
                 if let buffer = current[p] {
-                    // Pauses a partition as soon as it reaches its share, so it overshoots by one poll at most.
-                    if buffer.append(list) >= highWater && !paused.contains(p) { full.append(p) }
+                    buffer.append(list)
                 } else {
                     list.forEach { rd_kafka_message_destroy($0) }
                 }
                 byPartition[p]!.removeAll(keepingCapacity: true)
             }
-            if !full.isEmpty { pause(full) }
         }
     }
 
-    private func pause(_ partitions: [Int32]) {
-        change(partitions, pause: true)
-        paused.formUnion(partitions)
-        pauses.add(partitions.count, ordering: .relaxed)
-    }
-
-    /// Pauses partitions whose buffer is full and resumes those drained enough (consumer thread).
-    private func applyBackpressure() {
-        var pause: [Int32] = []
-        var resume: [Int32] = []
+    /// The bytes buffered by the partitions that are not paused (consumer thread).
+    private func heldBytes() -> Int {
+        let total = budget.bytes
+        guard !paused.isEmpty else { return total }
         let current = buffers.withLock { $0 }
-        let highWater = bufferBytes / max(1, current.count)
-        for (p, buffer) in current {
-            let bytes = buffer.bytes
-            if !paused.contains(p) && bytes >= highWater {
-                pause.append(p)
-            } else if paused.contains(p) && bytes <= highWater / 4 {
-                resume.append(p)
-            }
-        }
-        if !pause.isEmpty { self.pause(pause) }
-        if !resume.isEmpty {
-            change(resume, pause: false)
-            paused.subtract(resume)
-        }
+        var pausedBytes = 0
+        for p in paused { pausedBytes += current[p]?.bytes ?? 0 }
+        return total - pausedBytes
+    }
+
+    /// The buffers have been full for a while: pauses the partitions holding at least their share of the budget
+    /// (there is one at least, since together they hold it all).
+    private func pauseHolders() {
+        let current = buffers.withLock { $0 }
+        let share = budget.limit / max(1, current.count)
+        let holders = current.filter { !paused.contains($0.key) && $0.value.bytes >= share }.map(\.key)
+        guard !holders.isEmpty else { return }
+        kafkaLogger.debug("the job has not read \(topic) for a while: pausing partitions \(holders.sorted())")
+        change(holders, pause: true)
+        paused.formUnion(holders)
+        pauses.add(holders.count, ordering: .relaxed)
+    }
+
+    /// Resumes the paused partitions drained below a quarter of their share (consumer thread).
+    private func resumeDrained() {
+        let current = buffers.withLock { $0 }
+        let share = budget.limit / max(1, current.count)
+        let resume = paused.filter { (current[$0]?.bytes ?? 0) <= share / 4 }
+        guard !resume.isEmpty else { return }
+        change(Array(resume), pause: false)
+        paused.subtract(resume)
     }
 
     private func change(_ partitions: [Int32], pause: Bool) {

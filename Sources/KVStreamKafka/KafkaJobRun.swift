@@ -27,8 +27,8 @@ public struct KafkaSourceSettings: Sendable {
         guard sessionTimeout >= .seconds(1) else {
             throw settings.error(at: "\(section).session_timeout", "must be at least 1s")
         }
-        let megabytes = try settings.integer("\(section).buffer_mb") ?? 16
-        guard megabytes >= 1 else { throw settings.error(at: "\(section).buffer_mb", "must be at least 1") }
+        let megabytes = try settings.integer("\(section).buffer_mb") ?? 64
+        guard megabytes >= 2 else { throw settings.error(at: "\(section).buffer_mb", "must be at least 2") }
         bufferBytes = Int(megabytes) << 20
         properties = try settings.table(section).map(kafkaProperties) ?? []
     }

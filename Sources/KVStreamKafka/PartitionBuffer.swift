@@ -1,10 +1,20 @@
 import CRdKafka
 import Synchronization
 
+/// The bytes that all of a consumer's partition buffers hold together, against its budget.
+final class ByteBudget: Sendable {
+    let limit: Int
+    private let used = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    var bytes: Int { used.load(ordering: .relaxed) }
+    func add(_ n: Int) { used.add(n, ordering: .relaxed) }
+}
+
 /// Messages of one partition between the consumer's thread, which fetches them, and the source instance that
-/// decodes them. Bounded: past its share of the consumer's byte budget the consumer pauses the partition (Kafka
-/// keeps the rest), and resumes it once the source has drained the buffer below a quarter of that, so a slow job
-/// holds a bounded amount of input in memory whatever the topic holds.
+/// decodes them. The consumer stops taking messages from librdkafka while its partitions hold its byte budget
+/// together (see ``KafkaConsumer``), so a slow job holds a bounded amount of input whatever the topic holds.
 final class PartitionBuffer: Sendable {
     typealias Message = UnsafeMutablePointer<rd_kafka_message_t>
 
@@ -23,9 +33,12 @@ final class PartitionBuffer: Sendable {
     // The pointers are owned by the buffer until taken; librdkafka's message destroy is thread-safe.
     private let queue = Locked<Queue>(Queue())
 
-    init(topic: String, partition: Int32) {
+    private let budget: ByteBudget
+
+    init(topic: String, partition: Int32, budget: ByteBudget) {
         self.topic = topic
         self.partition = partition
+        self.budget = budget
     }
 
     /// Bytes of the buffered messages' payloads and keys.
@@ -40,7 +53,10 @@ final class PartitionBuffer: Sendable {
         let (rejected, bytes): ([Message]?, Int) = queue.withLock { q in
             if q.closed { return (messages, 0) }
             q.messages.append(contentsOf: messages)
-            for message in messages { q.bytes += Self.size(message) }
+            var added = 0
+            for message in messages { added += Self.size(message) }
+            q.bytes += added
+            budget.add(added)
             return (nil, q.bytes)
         }
         rejected?.forEach { rd_kafka_message_destroy($0) }
@@ -52,10 +68,13 @@ final class PartitionBuffer: Sendable {
         queue.withLock { q in
             let n = min(max, q.count)
             guard n > 0 else { return }
+            var removed = 0
             for message in q.messages[q.head..<(q.head + n)] {
-                q.bytes -= Self.size(message)
+                removed += Self.size(message)
                 out.append(message)
             }
+            q.bytes -= removed
+            budget.add(-removed)
             q.head += n
             if q.head == q.messages.count {
                 q.messages.removeAll(keepingCapacity: true)
@@ -74,6 +93,7 @@ final class PartitionBuffer: Sendable {
             let rest = Array(q.messages[q.head...])
             q.messages = []
             q.head = 0
+            budget.add(-q.bytes)
             q.bytes = 0
             return rest
         }

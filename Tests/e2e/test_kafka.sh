@@ -80,7 +80,9 @@ for n in 1 2 3; do
     node[$n]=$!
     pids+=(${node[$n]})
 done
-sleep 6
+# Node 2 is killed once it has held partitions for a moment (a loaded machine may take seconds to join the group).
+for _ in $(seq 60); do grep -q "assigned payments partitions" node2.log && break; sleep 0.5; done
+sleep 3
 if kill -0 "${node[2]}" 2>/dev/null && grep -q "assigned payments partitions" node2.log; then
     kill -KILL "${node[2]}"
     pass "node 2 killed with SIGKILL mid-stream (it held $(grep -o 'assigned payments partitions \[[0-9, ]*\]' node2.log | tail -1 | cut -d' ' -f4-))"
