@@ -16,6 +16,7 @@ public struct LakeSinkConnector: SinkConnector {
     let store: LakeStore
     let options: ParquetWriterOptions
     let rollBytes: Int
+    let compaction: LakeCompaction
     /// Columns whose values are replaced by `HMAC-SHA256(key, value)` in hex.
     let pseudonymised: Set<String>
     let pseudonymKey: PseudonymKey?
@@ -42,6 +43,17 @@ public struct LakeSinkConnector: SinkConnector {
         rollBytes = Int(roll) << 20
         options.rowGroupBytes = min(options.rowGroupBytes, max(1 << 20, rollBytes / 4))
         self.options = options
+        var compaction = LakeCompaction(targetBytes: rollBytes)
+        compaction.enabled = try section.bool("compact") ?? true
+        if let target = try section.integer("compact_target_mb") {
+            guard target >= 1 else { throw section.error(at: "compact_target_mb", "must be at least 1") }
+            compaction.targetBytes = Int(target) << 20
+        }
+        if let files = try section.integer("compact_min_files") {
+            guard files >= 2 else { throw section.error(at: "compact_min_files", "must be at least 2") }
+            compaction.minFiles = Int(files)
+        }
+        self.compaction = compaction
         var columns = ["customer_id"]
         if let values = try section.array("pseudonymise") {
             columns = try values.map { value throws(ConfigError) in
@@ -81,7 +93,7 @@ public struct LakeSinkConnector: SinkConnector {
         }
         return try LakeWriter(
             store: store, table: table, schema: schema, instance: instance, options: options, rollBytes: rollBytes,
-            pseudonymise: Set(hidden), key: key, metrics: metrics)
+            compaction: compaction, pseudonymise: Set(hidden), key: key, metrics: metrics)
     }
 
     public func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {
@@ -129,6 +141,7 @@ final class LakeWriter: SinkWriter {
     private let instance: String
     private let options: ParquetWriterOptions
     private let rollBytes: Int
+    private let compaction: LakeCompaction
     private let pseudonymise: Set<Int>
     private let key: PseudonymKey?
     private let metrics: JobMetrics
@@ -136,12 +149,17 @@ final class LakeWriter: SinkWriter {
     private let workDirectory: String
     private var openFiles: [Int64: OpenFile] = [:]
     /// Finished files waiting for the next barrier.
-    private var finished: [(day: Int64, path: String)] = []
+    private var finished: [(day: Int64, path: String, bytes: Int)] = []
     private var fileCounter = 0
+    /// This instance's small files, visible or staged, by partition: what compaction merges. Nil until the first
+    /// barrier lists the files earlier runs left.
+    private var smallFiles: [String: [LakeFile]]?
+    /// Partitions that got rows since the last barrier.
+    private var activePartitions: Set<String> = []
 
     init(
         store: LakeStore, table: String, schema: TableSchema, instance: String, options: ParquetWriterOptions,
-        rollBytes: Int, pseudonymise: Set<Int>, key: PseudonymKey?, metrics: JobMetrics
+        rollBytes: Int, compaction: LakeCompaction, pseudonymise: Set<Int>, key: PseudonymKey?, metrics: JobMetrics
     ) throws {
         self.store = store
         self.table = table
@@ -149,6 +167,7 @@ final class LakeWriter: SinkWriter {
         self.instance = instance
         self.options = options
         self.rollBytes = rollBytes
+        self.compaction = compaction
         self.pseudonymise = pseudonymise
         self.key = key
         self.metrics = metrics
@@ -170,7 +189,9 @@ final class LakeWriter: SinkWriter {
 
     private func openFile(day: Int64) throws -> OpenFile {
         fileCounter += 1
-        let directory = workDirectory + "/" + partitionName(epochDay: day)
+        let partition = partitionName(epochDay: day)
+        activePartitions.insert(partition)
+        let directory = workDirectory + "/" + partition
         try FileSystem.makeDirectories(directory)
         let path = directory + "/.part-\(instance)-\(Clock.nowMillis())-\(fileCounter).inprogress"
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -188,20 +209,69 @@ final class LakeWriter: SinkWriter {
             throw ConnectorError("cannot sync \(file.path): \(FileSystem.lastError())")
         }
         metrics.count("kvstream_lake_bytes_written_total", Int(output.bytesWritten))
-        finished.append((day, file.path))
+        finished.append((day, file.path, Int(output.bytesWritten)))
     }
 
     func prepareCommit(checkpointID: Int64) throws -> [CommitAction] {
         for day in Array(openFiles.keys) { try finish(day: day) }
         var actions: [CommitAction] = []
+        var staged: [LakeFile] = []
         for (n, file) in finished.enumerated() {
             let name = "part-\(instance)-\(checkpointID)-\(n).parquet"
-            actions.append(try store.stage(localFile: file.path, table: table, partition: partitionName(epochDay: file.day),
-                                           name: name))
+            let partition = partitionName(epochDay: file.day)
+            actions.append(try store.stage(localFile: file.path, table: table, partition: partition, name: name))
+            staged.append(LakeFile(partition: partition, name: name, bytes: file.bytes, checkpoint: checkpointID))
         }
         finished.removeAll()
         metrics.count("kvstream_lake_files_staged_total", actions.count)
+        if compaction.enabled {
+            if smallFiles == nil {
+                smallFiles = Dictionary(grouping: try store.committedFiles(table: table, instance: instance)
+                    .filter { $0.bytes < compaction.smallBytes && $0.checkpoint < checkpointID }, by: \.partition)
+            }
+            // Files staged at this barrier become inputs from the next one on: their commits run first.
+            if let action = try compact(checkpointID: checkpointID, number: actions.count) { actions.append(action) }
+            for file in staged where file.bytes < compaction.smallBytes { smallFiles![file.partition, default: []].append(file) }
+        }
+        activePartitions.removeAll()
         return actions
+    }
+
+    /// Merges the small files of the partition that has most of those ready to merge (one partition per barrier, to
+    /// bound the pause) into `part-<instance>-<checkpointID>-<number>.parquet`; returns the action that replaces them.
+    private func compact(checkpointID: Int64, number: Int) throws -> CommitAction? {
+        let plans = smallFiles!.compactMap { partition, files in
+            compaction.plan(files, quiet: !activePartitions.contains(partition)).map { (partition, $0) }
+        }
+        guard let (partition, inputs) = plans.max(by: { ($0.1.count, $1.0) < ($1.1.count, $0.0) }) else { return nil }
+        let merged: [UInt8]
+        do {
+            merged = try LakeCompaction.merge(
+                try inputs.map { ($0.name, try store.read(table: table, partition: partition, name: $0.name)) })
+        } catch {
+            // Not worth failing the job for: the files stay as they are, and are not tried again in this run.
+            metrics.count("kvstream_lake_compaction_failures_total")
+            let names = Set(inputs.map(\.name))
+            smallFiles![partition]!.removeAll { names.contains($0.name) }
+            return nil
+        }
+        let name = "part-\(instance)-\(checkpointID)-\(number).parquet"
+        let directory = workDirectory + "/" + partition
+        try FileSystem.makeDirectories(directory)
+        let path = directory + "/.part-\(instance)-\(Clock.nowMillis())-compact-\(number).inprogress"
+        try LakeCompaction.writeFile(merged, to: path)
+        let action = try store.stageCompaction(
+            localFile: path, table: table, partition: partition, name: name, inputs: inputs.map(\.name),
+            checkpoint: checkpointID)
+        let names = Set(inputs.map(\.name))
+        smallFiles![partition]!.removeAll { names.contains($0.name) }
+        if merged.count < compaction.smallBytes {
+            smallFiles![partition]!.append(
+                LakeFile(partition: partition, name: name, bytes: merged.count, checkpoint: checkpointID))
+        }
+        metrics.count("kvstream_lake_compactions_total")
+        metrics.count("kvstream_lake_files_compacted_total", inputs.count)
+        return action
     }
 
     /// Removes the files of rows not staged yet (a restart writes them again).

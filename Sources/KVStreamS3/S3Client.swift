@@ -134,7 +134,12 @@ public final class S3Client: Sendable {
     /// Every key that starts with `prefix`, in S3's order (UTF-8 bytes), fetched `pageSize` keys a request
     /// (ListObjectsV2 with continuation tokens; S3 answers at most 1,000 a page).
     public func listObjects(prefix: String, pageSize: Int = 1000) throws(S3Error) -> [String] {
-        var keys: [String] = []
+        try listObjectSizes(prefix: prefix, pageSize: pageSize).map(\.key)
+    }
+
+    /// Every key that starts with `prefix`, with its size in bytes, as ``listObjects(prefix:pageSize:)`` lists them.
+    public func listObjectSizes(prefix: String, pageSize: Int = 1000) throws(S3Error) -> [(key: String, size: Int)] {
+        var keys: [(key: String, size: Int)] = []
         var token: String?
         repeat {
             var query = [(name: "list-type", value: "2"), ("prefix", prefix), ("max-keys", String(pageSize))]
@@ -143,7 +148,12 @@ public final class S3Client: Sendable {
             guard response.status == 200 else {
                 throw response.error(request: "LIST \(location(prefix))")
             }
-            keys += S3XML.values(of: "Key", in: response.body)
+            let names = S3XML.values(of: "Key", in: response.body)
+            let sizes = S3XML.values(of: "Size", in: response.body)
+            guard sizes.count == names.count else {
+                throw S3Error(code: "MalformedListing", message: "\(names.count) keys but \(sizes.count) sizes")
+            }
+            keys += zip(names, sizes).map { ($0, Int($1) ?? 0) }
             token = S3XML.value(of: "IsTruncated", in: response.body) == "true"
                 ? S3XML.value(of: "NextContinuationToken", in: response.body) : nil
         } while token != nil
