@@ -18,8 +18,8 @@ import KVStream
 ///   partition before and opens an input after gets "not found". It never sees rows twice. `docs/lake.md` says why.
 struct LakeCompaction: Sendable {
     var enabled = true
-    /// A partition is compacted once it has this many small files of the instance (or two, when it got no rows since
-    /// the last checkpoint).
+    /// A partition is compacted once it has this many small files of the instance of about the same size (or two
+    /// files of any size, when it got no rows since the last checkpoint).
     var minFiles = 10
     /// A merged file holds at most about this many bytes.
     var targetBytes: Int
@@ -34,12 +34,23 @@ struct LakeCompaction: Sendable {
 
     /// The files of one partition to merge now, oldest first, or nil. `files` are the instance's small committed files
     /// of the partition; `quiet` says the partition got no rows since the last checkpoint.
+    ///
+    /// While a partition gets rows, files merge by size tier (sizes within a factor of `minFiles`), `minFiles` of a
+    /// tier at a time, as in size-tiered LSM compaction: a byte is rewritten about log_minFiles(target / file size)
+    /// times, where merging every small file each time would rewrite the growing merged file again and again. A quiet
+    /// partition (one day's data once the day is over, or late rows that stopped coming) merges all its small files.
     func plan(_ files: [LakeFile], quiet: Bool) -> [LakeFile]? {
         let small = files.filter { $0.bytes < smallBytes }.sorted { ($0.checkpoint, $0.name) < ($1.checkpoint, $1.name) }
-        guard small.count >= 2, small.count >= minFiles || quiet else { return nil }
+        var candidates = small
+        if !quiet {
+            let base = log(Double(max(minFiles, 2)))
+            let tiers = Dictionary(grouping: small) { Int(log(Double(max($0.bytes, 1))) / base) }
+            guard let tier = tiers.filter({ $0.value.count >= minFiles }).min(by: { $0.key < $1.key }) else { return nil }
+            candidates = tier.value
+        }
         var chosen: [LakeFile] = []
         var total = 0
-        for file in small {
+        for file in candidates {
             if !chosen.isEmpty && total + file.bytes > targetBytes { break }
             chosen.append(file)
             total += file.bytes

@@ -308,6 +308,15 @@ struct ParquetCheck {
         }
     }
 
+    /// A file written by other means (a merge) that should hold `rows`.
+    mutating func add(schema: TableSchema, rows: [[Cell]], bytes: [UInt8], compression: ParquetCompression, rowGroups: Int)
+        throws
+    {
+        var options = ParquetWriterOptions()
+        options.compression = compression
+        try record(schema: schema, rows: rows, bytes: bytes, options: options, rowGroups: rowGroups)
+    }
+
     private mutating func record(
         schema: TableSchema, rows: [[Cell]], bytes: [UInt8]?, options: ParquetWriterOptions, rowGroups: Int? = nil,
         encodings: [String: [String]] = [:]
