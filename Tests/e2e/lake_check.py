@@ -6,6 +6,9 @@
                         pseudonymised as HMAC-SHA256(KEY, customer_id), dt = the UTC date of the row's time, and
                         the expected Parquet types
   files LAKE            nothing a reader would see is partial: every *.parquet opens with pyarrow; no file twice
+  compacted LAKE JSONL  compaction merged files: the lake's rejected and late_events have at most a third as many
+                        files as the JSON-lines sink (not compacted: a file per instance and checkpoint), and some
+                        files are merges (their footer lists what they hold)
   s3-download ENDPOINT BUCKET PREFIX DIR   copies every visible object under PREFIX to DIR (boto3)
 """
 import datetime
@@ -106,6 +109,15 @@ def files(lake):
     print(f"{len(paths)} visible files, all readable ({rows} rows); {len(hidden)} hidden files")
 
 
+def compacted(lake, out):
+    files = [p for t in ("rejected", "late_events") for p in glob.glob(f"{lake}/{t}/**/*.parquet", recursive=True)]
+    lines = [p for t in ("rejected", "late_events") for p in glob.glob(f"{out}/{t}/part-*.jsonl")]
+    merged = sum(1 for p in files if b"kvstream.compacted_from" in (pq.read_metadata(p).metadata or {}))
+    if not merged or len(files) * 3 > len(lines):
+        return fail(f"{len(files)} Parquet files ({merged} merged) for {len(lines)} JSON-lines files")
+    print(f"{len(files)} Parquet files ({merged} merged) for {len(lines)} JSON-lines files")
+
+
 def s3_download(endpoint, bucket, prefix, directory):
     import boto3
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
@@ -124,4 +136,4 @@ def s3_download(endpoint, bucket, prefix, directory):
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"same": same, "files": files, "s3-download": s3_download}[command](*args)
+    {"same": same, "files": files, "compacted": compacted, "s3-download": s3_download}[command](*args)

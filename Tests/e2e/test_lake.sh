@@ -5,8 +5,11 @@
 #     pseudonymised customer ids;
 #  2. after SIGKILL at KILLS random moments, every visible file is whole and the rows are those of the
 #     uninterrupted run, once each;
-#  3. the same through the S3-compatible server.
-# Ends with `N passed, N failed`. Environment: KVSTREAM_BIN, COUNT (events, 1500000), KILLS (10), SEED.
+#  3. the same through the S3-compatible server, killed S3_KILLS times.
+# Compaction is on (the default) everywhere; the runs after kills merge when 3 small files are ready
+# (compact_min_files = 3), so that kills land in compactions, and the uninterrupted run must end with at most a
+# third as many files as the JSON-lines sink, some of them merges.
+# Ends with `N passed, N failed`. Environment: KVSTREAM_BIN, COUNT (events, 1500000), KILLS (10), S3_KILLS (4), SEED.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -14,6 +17,7 @@ BIN=${KVSTREAM_BIN:-$ROOT/.build/release/kvstream}
 [[ $BIN = /* ]] || BIN=$ROOT/$BIN
 COUNT=${COUNT:-1500000}
 KILLS=${KILLS:-10}
+S3_KILLS=${S3_KILLS:-4}
 SEED=${SEED:-$RANDOM}
 RANDOM=$SEED
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvstream-e2e-lake.XXXXXX")
@@ -37,21 +41,24 @@ job() { # NAME [--set ...]
         --set state.backend=memory "$@" >>"$name.log" 2>&1
 }
 lake=(--set sinks.lake.type=lake)
+eager=(--set sinks.lake.compact_min_files=3)
 
 job jsonl --set sinks.lake.path=out-jsonl && pass "reference run, lake tables as JSON lines" || fail "reference run: $(tail -2 jsonl.log)"
 job ref "${lake[@]}" --set sinks.lake.path=lake-ref && pass "run into a local lake" || fail "lake run: $(tail -2 ref.log)"
 check "local lake" same lake-ref out-jsonl "$KVSTREAM_PII_KEY"
+check "compaction" compacted lake-ref out-jsonl
 
 # 2. SIGKILL at random moments; between kills, every visible file must be whole.
 partial=0
 whole_or_count() { python3 "$HERE/lake_check.py" files lake-kill >/dev/null 2>&1 || partial=$((partial + 1)); }
-kill_runs "$KILLS" whole_or_count -- job kill "${lake[@]}" --set sinks.lake.path=lake-kill
-job kill "${lake[@]}" --set sinks.lake.path=lake-kill && pass "killed $kills times with SIGKILL, then completed" \
+kill_runs "$KILLS" whole_or_count -- job kill "${lake[@]}" "${eager[@]}" --set sinks.lake.path=lake-kill
+job kill "${lake[@]}" "${eager[@]}" --set sinks.lake.path=lake-kill && pass "killed $kills times with SIGKILL, then completed" \
     || fail "kill runs: $(tail -2 kill.log)"
 [[ $kills -eq $KILLS ]] || fail "only $kills of $KILLS kills happened before the job completed (raise COUNT)"
 [[ $partial -eq 0 ]] && pass "after each kill, every visible file was whole" || fail "$partial kills left a partial visible file"
 check "files after kills" files lake-kill
 check "lake after kills" same lake-kill out-jsonl "$KVSTREAM_PII_KEY"
+check "compaction after kills" compacted lake-kill out-jsonl
 
 # 3. An S3-compatible bucket (moto_server on loopback).
 PORT=$((30000 + RANDOM % 20000))
@@ -64,7 +71,19 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 python3 -c "import boto3; boto3.client('s3', endpoint_url='http://127.0.0.1:$PORT', region_name='us-east-1').create_bucket(Bucket='lake')"
 s3=(--set sinks.lake.path=s3://lake/data --set sinks.lake.endpoint=http://127.0.0.1:$PORT
     --set sinks.lake.work_dir=work-s3)
-job s3 "${lake[@]}" "${s3[@]}" && pass "run into the S3-compatible bucket" || fail "S3 run: $(tail -2 s3.log)"
+kill_runs "$S3_KILLS" : -- job s3 "${lake[@]}" "${eager[@]}" "${s3[@]}"
+job s3 "${lake[@]}" "${eager[@]}" "${s3[@]}" && pass "run into the S3-compatible bucket, killed $kills times, compacting" \
+    || fail "S3 run: $(tail -2 s3.log)"
+merges=$(python3 -c "
+import boto3
+s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:$PORT', region_name='us-east-1')
+for page in s3.get_paginator('list_objects_v2').paginate(Bucket='lake', Prefix='data'):
+    for o in page.get('Contents', []):
+        if o['Key'].endswith('.parquet') and '/.' not in o['Key']:
+            tail = s3.get_object(Bucket='lake', Key=o['Key'], Range='bytes=-65536')['Body'].read()
+            print('compacted_from' if b'kvstream.compacted_from' in tail else 'plain')
+" | grep -c compacted_from)
+[[ $merges -gt 0 ]] && pass "the bucket holds $merges merged files" || fail "no merged file in the bucket"
 mkdir -p lake-s3
 python3 "$HERE/lake_check.py" s3-download "http://127.0.0.1:$PORT" lake data lake-s3 >/dev/null
 check "S3 lake" same lake-s3 out-jsonl "$KVSTREAM_PII_KEY"
