@@ -49,8 +49,9 @@ let package = Package(
         // Harnesses that drive one operator or one job without the world around it.
         .target(name: "KVStreamTesting", dependencies: ["KVStream"], swiftSettings: crossModule),
         // The job topologies, one file per job.
+        // `fraud-model.json` is compiled in (`PackageResources.fraud_model_json`) as the default fraud model.
         .target(name: "KVStreamJobs", dependencies: ["KVStream", "KVStreamPayments"], path: "jobs",
-                swiftSettings: crossModule),
+                resources: [.embedInCode("fraud-model.json")], swiftSettings: crossModule),
         .executableTarget(
             name: "kvstream",
             dependencies: [

@@ -24,7 +24,7 @@ public struct RejectedRow: SinkRow {
     }
 }
 
-/// A row of the lake table `late_events`: a payment a window operator dropped as later than the allowed lateness.
+/// A row of the lake table `late_events`: a payment an operator dropped as later than the allowed lateness.
 public struct LateEventRow: SinkRow {
     public var payment: Payment
     public var operatorName: String
@@ -63,5 +63,14 @@ public struct LateEventRow: SinkRow {
         encoder.string(payment.beneficiaryId)
         encoder.string(operatorName)
         encoder.timestamp(watermark)
+    }
+}
+
+extension LateEventRow {
+    /// A payment an operator other than a window refused as later than the allowed lateness.
+    public init(payment: Payment, operatorName: String, watermark: Int64) {
+        self.payment = payment
+        self.operatorName = operatorName
+        self.watermark = watermark
     }
 }

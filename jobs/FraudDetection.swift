@@ -1,161 +1,94 @@
 import KVStream
 import KVStreamPayments
 
-/// `fraud-detection` (SPEC section 3), so far with its first rule: `VELOCITY`, at least 5 payments of a customer
-/// with `ts` in `[ts - 60 s, ts]`, counting the payment and the prior ones. The other rules and the model's score
-/// come with the fraud-detection issue; `score` is null until then.
+/// `fraud-detection` (SPEC section 3): per customer, every payment is checked against five rules and scored by a
+/// logistic model (``FraudModel``). A payment for which a rule holds is an alert (`fraud_alerts`, and the
+/// `fraud-alerts` topic when a Kafka sink is configured); every evaluated payment goes to the lake table
+/// `payments_scored`.
 ///
 /// Payments are keyed by customer, which is the Kafka message key: every key stays within one input partition,
-/// so the job runs per partition and scales out across machines. A customer's payments wait in state until the
-/// watermark passes their time and are then evaluated in event-time order (by `ts`, then `event_id`); a payment
-/// that arrives behind the watermark is evaluated on arrival.
+/// so the job runs per partition and scales out across machines.
+///
+/// Order and "prior" (docs/fraud-detection.md): a customer's payments wait in state until the watermark passes
+/// their time and are then evaluated in event-time order (by `ts`, then `event_id`). A payment that arrives
+/// behind the watermark, by at most the allowed lateness (60 s), is evaluated on arrival; one later than that goes
+/// to the lake table `late_events` and is not evaluated. A payment's prior payments are those evaluated before it.
+/// For a payment that waited, that is every payment earlier in event-time order that had arrived by then; for a
+/// late one, it includes the payments evaluated before it arrived, even when their `ts` is later than its own.
 public let fraudDetection = JobDefinition(
     name: "fraud-detection",
-    summary: "fraud alerts per payment (VELOCITY so far), to fraud_alerts"
+    summary: "fraud rules and a score for every payment, to fraud_alerts and payments_scored"
 ) { job in
+    let model = try FraudModel.load(job.settings)
     let payments = job.source("payments", paymentEvents, watermarks: paymentWatermarks)
     payments.sideOutput(.rejected).map("rejected-rows") { RejectedRow($0) }.sink("lake", table: "rejected")
-    let alerts = payments
+    let scored = payments
         .keyBy("customer_id", scope: .inputPartition) { $0.customerId }
-        .process("rules") { FraudRules() }
+        .process("rules") { FraudRules(model: model) }
+    scored.sink("lake", table: "payments_scored")
+    scored.sideOutput(FraudRules.tooLate).sink("lake", table: "late_events")
+    let alerts = scored.filter("alerts") { $0.isAlert }.map("alert-rows") { FraudAlertRow($0) }
     alerts.sink("postgres", table: "fraud_alerts")
     // The same rows as JSON on the `fraud-alerts` topic, when the topology has a `[sinks.kafka]`.
     alerts.sink("kafka", table: "fraud_alerts", optional: true)
 }
 
-/// What the rules keep of a payment.
-struct ScoredPayment: StateValue, Equatable {
-    var eventId: String
-    var ts: Int64
-    var merchantId: String
-    var amountCents: Int64
-    var country: String
-    var channel: Channel
-
-    init(_ p: Payment) {
-        eventId = p.eventId
-        ts = p.ts
-        merchantId = p.merchantId
-        amountCents = p.amountCents
-        country = p.country
-        channel = p.channel
-    }
-
-    func encode(to writer: inout BinaryWriter) {
-        eventId.encode(to: &writer)
-        ts.encode(to: &writer)
-        merchantId.encode(to: &writer)
-        amountCents.encode(to: &writer)
-        country.encode(to: &writer)
-        channel.encode(to: &writer)
-    }
-
-    init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
-        eventId = try String(from: &reader)
-        ts = try Int64(from: &reader)
-        merchantId = try String(from: &reader)
-        amountCents = try Int64(from: &reader)
-        country = try String(from: &reader)
-        channel = try Channel(from: &reader)
-    }
-
-    /// Event-time order: by `ts`, then `event_id`.
-    static func precedes(_ a: ScoredPayment, _ b: ScoredPayment) -> Bool { (a.ts, a.eventId) < (b.ts, b.eventId) }
-}
-
-/// The per-customer rules.
+/// The per-customer rules: orders a customer's payments by event time and evaluates each against its profile.
 struct FraudRules: KeyedProcessFunction {
-    static let velocityWindow: Int64 = 60_000
-    static let velocityCount = 5
+    /// Payments later than the allowed lateness, for `late_events`.
+    static let tooLate = OutputTag<LateEventRow>("fraud-too-late")
 
+    let model: FraudModel
     /// Payments waiting for the watermark.
-    var pending: ListState<String, ScoredPayment>!
-    /// Times of the evaluated payments of the last velocity window.
-    var recent: ListState<String, Int64>!
+    var waiting: ListState<String, PendingPayment>!
+    /// What the evaluated payments left behind.
+    var profile: ValueState<String, CustomerProfile>!
+
+    init(model: FraudModel) { self.model = model }
 
     mutating func open(_ context: KeyedContext<String>) {
-        pending = context.listState("pending")
-        recent = context.listState("recent")
+        waiting = context.listState("waiting")
+        profile = context.valueState("profile")
     }
 
-    mutating func processElement(_ value: Payment, context: KeyedContext<String>, out: inout Collector<FraudAlertRow>) {
-        let payment = ScoredPayment(value)
-        if payment.ts <= context.currentWatermark {
-            evaluate(payment, customer: context.key, out: &out)
+    mutating func processElement(_ value: Payment, context: KeyedContext<String>, out: inout Collector<ScoredPayment>) {
+        let watermark = context.currentWatermark
+        if value.ts > watermark {
+            waiting.append(PendingPayment(value))
+            context.registerEventTimeTimer(value.ts)
+        } else if value.ts + CustomerProfile.allowedLateness > watermark {
+            profile.modify { stored in
+                var state = stored ?? CustomerProfile()
+                evaluate(PendingPayment(value), customer: context.key, profile: &state, out: &out)
+                stored = state
+            }
         } else {
-            pending.append(payment)
-            context.registerEventTimeTimer(payment.ts)
+            context.countLateRecord()
+            context.output(Self.tooLate, LateEventRow(payment: value, operatorName: "rules", watermark: watermark))
         }
     }
 
     mutating func onTimer(_ timestamp: Int64, domain: TimeDomain, context: KeyedContext<String>,
-                          out: inout Collector<FraudAlertRow>) {
-        var due: [ScoredPayment] = []
-        pending.modify { all in
-            due = all.filter { $0.ts <= timestamp }
+                          out: inout Collector<ScoredPayment>) {
+        let due: [PendingPayment] = waiting.modify { all in
+            let due = all.filter { $0.ts <= timestamp }
             all.removeAll { $0.ts <= timestamp }
+            return due
         }
-        if pending.values.isEmpty { pending.clear() }
-        for payment in due.sorted(by: ScoredPayment.precedes) { evaluate(payment, customer: context.key, out: &out) }
-    }
-
-    private mutating func evaluate(_ payment: ScoredPayment, customer: String, out: inout Collector<FraudAlertRow>) {
-        let from = payment.ts - Self.velocityWindow
-        var count = 1
-        recent.modify { times in
-            // Times older than any window still to come are dropped (the newest time bounds what follows).
-            let newest = max(times.max() ?? payment.ts, payment.ts)
-            times.removeAll { $0 < newest - 2 * Self.velocityWindow }
-            count += times.count { $0 >= from && $0 <= payment.ts }
-            times.append(payment.ts)
+        guard !due.isEmpty else { return }
+        profile.modify { stored in
+            var state = stored ?? CustomerProfile()
+            for payment in due.sorted(by: PendingPayment.precedes) {
+                evaluate(payment, customer: context.key, profile: &state, out: &out)
+            }
+            stored = state
         }
-        guard count >= Self.velocityCount else { return }
-        out.emit(FraudAlertRow(payment: payment, customerId: customer, rules: ["VELOCITY"],
-                               details: "{\"velocity_count\":\(count)}", detectedAt: Clock.nowMillis()))
-    }
-}
-
-/// A row of `fraud_alerts` (SPEC section 4).
-public struct FraudAlertRow: SinkRow, Equatable {
-    var payment: ScoredPayment
-    var customerId: String
-    var rules: [String]
-    var score: Double?
-    var details: String
-    var detectedAt: Int64
-
-    init(payment: ScoredPayment, customerId: String, rules: [String], score: Double? = nil, details: String,
-         detectedAt: Int64) {
-        self.payment = payment
-        self.customerId = customerId
-        self.rules = rules
-        self.score = score
-        self.details = details
-        self.detectedAt = detectedAt
     }
 
-    public static let schema = TableSchema(
-        columns: [
-            Column("alert_id", .string), Column("event_id", .string), Column("customer_id", .string),
-            Column("merchant_id", .string), Column("event_time", .timestamp),
-            Column("amount", .decimal(precision: 18, scale: 2)), Column("country", .string),
-            Column("channel", .string), Column("rules", .stringArray), Column("score", .double, nullable: true),
-            Column("details", .json), Column("detected_at", .timestamp),
-        ],
-        primaryKey: ["alert_id"], mode: .append)
-
-    public func encode<E: RowEncoder>(to encoder: inout E) {
-        encoder.string(payment.eventId)
-        encoder.string(payment.eventId)
-        encoder.string(customerId)
-        encoder.string(payment.merchantId)
-        encoder.timestamp(payment.ts)
-        encoder.decimal(payment.amountCents, scale: 2)
-        encoder.string(payment.country)
-        encoder.string(payment.channel.name)
-        encoder.stringArray(rules)
-        encoder.double(score)
-        encoder.json(details)
-        encoder.timestamp(detectedAt)
+    private func evaluate(_ payment: PendingPayment, customer: String, profile: inout CustomerProfile,
+                          out: inout Collector<ScoredPayment>) {
+        let features = profile.evaluate(payment)
+        out.emit(ScoredPayment(payment: payment, customerId: customer, features: features,
+                               score: model.score(features), detectedAt: Clock.nowMillis()))
     }
 }

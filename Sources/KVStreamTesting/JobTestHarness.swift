@@ -36,7 +36,7 @@ public enum JobTestHarness {
         registry.registerSink(type: "memory") { _, _, _ in CollectingSinkConnector(store: store, delay: sinkDelay) }
         if let stateStore { registry.registerStateStore(type: "store", stateStore) }
         let plan = try PhysicalPlan(
-            graph: try job.logicalGraph(), defaultParallelism: try topology.parallelism(),
+            graph: try job.logicalGraph(settings: settings), defaultParallelism: try topology.parallelism(),
             maxParallelism: try topology.maxParallelism())
         var options = JobRunOptions()
         options.bounded = bounded

@@ -32,7 +32,7 @@ struct DescribeCommand: ParsableCommand {
         let definition = try resolveJob(job)
         let topology = try topologyOptions.load()
         let plan = try PhysicalPlan(
-            graph: try definition.logicalGraph(), defaultParallelism: topology.parallelism(),
+            graph: try definition.logicalGraph(settings: topology.settings), defaultParallelism: topology.parallelism(),
             maxParallelism: topology.maxParallelism())
         var description = PlanDescription(plan: plan)
         // Bindings are shown when the topology resolves; describe still works when a source file is missing.

@@ -33,7 +33,7 @@ struct RunCommand: AsyncParsableCommand {
         if case .path(let path) = restore, !FileManager.default.fileExists(atPath: path) {
             throw UsageError("--from-checkpoint \(path): no such checkpoint directory (kvstream checkpoints \(job) lists them)")
         }
-        let graph = try definition.logicalGraph()
+        let graph = try definition.logicalGraph(settings: topology.settings)
         let plan = try PhysicalPlan(
             graph: graph, defaultParallelism: topology.parallelism(), maxParallelism: topology.maxParallelism())
         var options = JobRunOptions()

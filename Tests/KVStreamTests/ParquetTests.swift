@@ -169,11 +169,15 @@ import Testing
         try check.add(payments.map { p in
             LateEventRow(LateRecord(value: p, timestamp: p.ts, watermark: p.ts + 9, operatorName: "window"))
         })
-        try check.add(payments.map { p in
-            FraudAlertRow(
-                payment: ScoredPayment(p), customerId: p.customerId, rules: p.amountCents % 2 == 0 ? ["velocity"] : [],
-                score: p.lat, details: #"{"amount":\#(p.amountCents)}"#, detectedAt: p.ts + 5)
-        })
+        let scored = payments.map { p in
+            var features = FraudFeatures()
+            features.rules = p.amountCents % 2 == 0 ? [.velocity, .newCountry] : []
+            features.amountZ = Double(p.amountCents % 7) - 3.5
+            return ScoredPayment(payment: PendingPayment(p), customerId: p.customerId, features: features,
+                                 score: Double(p.amountCents % 100) / 100, detectedAt: p.ts + 5)
+        }
+        try check.add(scored.map { FraudAlertRow($0) })
+        try check.add(scored)
         try check.add(payments.map { p in
             RejectedRow(RejectedRecord(
                 raw: p.jsonLine, reason: "test", source: "payments", position: "f:1", receivedAt: p.ts))

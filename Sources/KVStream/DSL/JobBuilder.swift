@@ -13,6 +13,9 @@
 /// ```
 public final class JobBuilder {
     public let jobName: String
+    /// The run's configuration (the topology with its `--set` overrides), for jobs that read keys of their own
+    /// under `jobs.<job name>` (`jobs.fraud-detection.model`); empty when the job is only described in a test.
+    public let settings: Settings
     private(set) var nodes: [LogicalNode] = []
     private var names: [String: Int] = [:]
     private var statefulNames: Set<String> = []
@@ -21,7 +24,10 @@ public final class JobBuilder {
     /// Notes a mistake found while the job declares its dataflow; ``validate()`` reports the first.
     func record(_ error: JobDefinitionError) { errors.append(error) }
 
-    init(jobName: String) { self.jobName = jobName }
+    init(jobName: String, settings: Settings = Settings()) {
+        self.jobName = jobName
+        self.settings = settings
+    }
 
     /// Reads the source bound to `name` in the topology (`[sources.NAME]`), decoding records with `events`.
     ///

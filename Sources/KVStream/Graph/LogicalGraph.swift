@@ -118,8 +118,11 @@ public struct JobDefinition: Sendable {
     }
 
     /// Runs the job's build function and returns its logical graph.
-    public func logicalGraph() throws -> LogicalGraph {
-        let builder = JobBuilder(jobName: name)
+    ///
+    /// - Parameter settings: the run's configuration, which the build function may read (``JobBuilder/settings``);
+    ///   a ``ConfigError`` it throws stops the run with exit code 2.
+    public func logicalGraph(settings: Settings = Settings()) throws -> LogicalGraph {
+        let builder = JobBuilder(jobName: name, settings: settings)
         try build(builder)
         try builder.validate()
         return LogicalGraph(jobName: name, nodes: builder.nodes)

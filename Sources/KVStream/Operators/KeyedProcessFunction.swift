@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A function over a keyed stream with keyed state and timers, called one record at a time.
 ///
 /// Each task instance makes its own function from the factory given to ``KeyedStream/process(_:_:)``, so a
@@ -98,7 +100,11 @@ public final class KeyedContext<K: StateKey> {
     public func registerProcessingTimeTimer(_ time: Int64) { processingTimers.register(time, key: key) }
     public func deleteProcessingTimeTimer(_ time: Int64) { processingTimers.delete(time, key: key) }
 
-    // MARK: Side outputs
+    // MARK: Side outputs and metrics
+
+    /// Counts one record the function refused as later than it accepts, in `kvstream_records_late_total`
+    /// (as a window operator counts the records it drops); the function sends the record where it wants.
+    public func countLateRecord() { operatorContext.metrics.recordsLate.add(1, ordering: .relaxed) }
 
     /// Emits a record to a side output; it has the current timestamp.
     public func output<S: Sendable>(_ tag: OutputTag<S>, _ value: S) {
