@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks for test_kafka.sh. Each subcommand prints one line and exits 1 when the check fails.
 
-  alerts-vs-duckdb EVENTS OUT     fraud_alerts rows == VELOCITY by a DuckDB self-join over the events file
+  alerts-vs-duckdb EVENTS OUT     fraud_alerts and payments_scored == fraud_referee.py's DuckDB SQL over the
+                                  events file (every rule, feature and score)
   same-output A B                 two output directories hold the same committed rows (table by table, ignoring
                                   processing-time columns), and neither has a row twice
   dlq EVENTS DLQ_DUMP             every invalid line of EVENTS is in the dead-letter dump once, byte for byte,
@@ -43,39 +44,26 @@ def valid_events(con, events):
 
 
 def alerts_vs_duckdb(events, out):
-    con = duckdb.connect()
-    # The job's validation is the referee's too: a payment is valid when it decodes; rejected lines are in the
-    # job's `rejected` table, which this check subtracts by position (line numbers are not known for Kafka, so by
-    # raw text).
-    rejected = {r["raw"] for r in rows(out, "rejected")}
-    valid = []
-    with open(events, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line in rejected:
-                continue
-            e = json.loads(line)
-            valid.append((e["event_id"], e["ts"], e["customer_id"]))
-    con.execute("create table e(event_id varchar, ts bigint, customer_id varchar)")
-    con.executemany("insert into e values (?, ?, ?)", valid)
-    expected = {r[0]: r[1] for r in con.execute("""
-        select p.event_id, count(*) from e p join e q
-          on q.customer_id = p.customer_id and q.ts between p.ts - 60000 and p.ts
-         and (q.ts < p.ts or (q.ts = p.ts and q.event_id <= p.event_id))
-        group by p.event_id having count(*) >= 5""").fetchall()}
-    got = {}
-    for r in rows(out, "fraud_alerts"):
-        if r["alert_id"] in got:
-            return fail(f"alert {r['alert_id']} written twice")
-        got[r["alert_id"]] = json.loads(r["details"])["velocity_count"] if isinstance(r["details"], str) \
-            else r["details"]["velocity_count"]
-    if got != expected:
-        missing = sorted(set(expected) - set(got))[:3]
-        extra = sorted(set(got) - set(expected))[:3]
-        wrong = [k for k in set(got) & set(expected) if got[k] != expected[k]][:3]
-        return fail(f"alerts differ from DuckDB: {len(expected)} expected, {len(got)} written; missing {missing}, "
-                    f"extra {extra}, wrong counts {wrong}")
-    print(f"{len(got)} alerts of {len(valid)} valid events equal DuckDB's VELOCITY")
+    """fraud_alerts and payments_scored against fraud_referee.py's SQL (every rule, feature and score).
+
+    The referee orders each customer's payments by the watermark of the whole file; the job's watermark is per
+    partition, never ahead of the file's. Where no payment is behind the file's watermark, none is behind its
+    partition's either, and both evaluate every customer in (ts, event_id) order: the input must be such."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fraud_referee
+    model = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "jobs", "fraud-model.json")
+    con = fraud_referee.compute(events, fraud_referee.load_model(model))
+    behind = con.execute("SELECT count(*) FROM fraud_arrivals WHERE arrival <> 'waiting'").fetchone()[0]
+    if behind:
+        return fail(f"{behind} payments are behind the watermark: the per-partition order is not modelled here")
+    expected = fraud_referee.expected_rows(con)
+    ok, message = fraud_referee.check_alerts(expected, fraud_referee.read_table(out, "fraud_alerts"))
+    if not ok:
+        return fail(f"fraud_alerts: {message}")
+    ok, scored = fraud_referee.check_scored(expected, fraud_referee.read_table(out, "payments_scored"))
+    if not ok:
+        return fail(f"payments_scored: {scored}")
+    print(f"{message}; payments_scored: {scored}")
 
 
 def same_output(a, b):
