@@ -59,6 +59,7 @@ struct FraudRules: KeyedProcessFunction {
         } else if value.ts + CustomerProfile.allowedLateness > watermark {
             profile.modify { stored in
                 var state = stored ?? CustomerProfile()
+                stored = nil  // so that the profile's arrays are not shared, and change in place
                 evaluate(PendingPayment(value), customer: context.key, profile: &state, out: &out)
                 stored = state
             }
@@ -78,6 +79,7 @@ struct FraudRules: KeyedProcessFunction {
         guard !due.isEmpty else { return }
         profile.modify { stored in
             var state = stored ?? CustomerProfile()
+            stored = nil
             for payment in due.sorted(by: PendingPayment.precedes) {
                 evaluate(payment, customer: context.key, profile: &state, out: &out)
             }
