@@ -33,6 +33,7 @@ struct PaymentRecordGenerator: RecordGenerator {
         }
         if let ratio = try s.double("out_of_order_ratio") { config.outOfOrderRatio = ratio }
         if let ratio = try s.double("late_ratio") { config.lateRatio = ratio }
+        if let ratio = try s.double("fraud_ratio") { config.fraudRatio = ratio }
         if let problem = config.problem { throw s.error(at: "", "generator: \(problem)") }
         generator = PaymentGenerator(config: config)
         stride = UInt64(options.splits)

@@ -11,15 +11,16 @@
 /// to a small set of usual beneficiaries (other customers) per customer; log-normal amounts from 0.50 to
 /// 5,000.00 with a long tail; a few online card payments abroad, without a location.
 ///
-/// Normal events never break a fraud rule on purpose. Fraud patterns are meant to be added by a separate
-/// stage that wraps this generator and interleaves its own labelled events (drawing from the `fraud` stream of
-/// ``SplitMix64``), so the normal sequence stays the same whatever is injected.
+/// Normal events never break a fraud rule on purpose. With a `fraudRatio`, fraud episodes and decoys replace a few
+/// normal events (``FraudSchedule``, drawing from the `fraud` stream of ``SplitMix64``): every other event stays
+/// the same whatever is injected, and ``label(at:)`` gives the ground truth of the injected ones.
 public struct PaymentGenerator: Sendable {
     public let config: PaymentGeneratorConfig
     /// The index of the event ``next()`` returns.
     public var nextIndex: UInt64 = 0
 
     let world: PaymentWorld
+    private let fraud: FraudSchedule
     private let millisPerEvent: Double
     /// Four decimal digits of the seed in every event id, so runs with different seeds rarely share ids.
     let seedTag: Int
@@ -32,6 +33,7 @@ public struct PaymentGenerator: Sendable {
         precondition(config.problem == nil, "invalid PaymentGeneratorConfig: \(config.problem ?? "")")
         self.config = config
         world = PaymentWorld(seed: config.seed, customers: config.customers, merchants: config.merchants)
+        fraud = FraudSchedule(config: config, world: world)
         millisPerEvent = 1000 / config.eventsPerSecond
         seedTag = Int(config.seed < 10_000 ? config.seed : SplitMix64.mix(config.seed) % 10_000)
     }
@@ -42,8 +44,12 @@ public struct PaymentGenerator: Sendable {
         return payment(at: nextIndex)
     }
 
+    /// The ground truth of event `index`: nil for a normal payment.
+    public func label(at index: UInt64) -> FraudLabel? { fraud.injected(at: index)?.label }
+
     /// Event `index` of the sequence, without moving ``nextIndex``.
     public func payment(at index: UInt64) -> Payment {
+        if let injected = fraud.injected(at: index) { return payment(index, injected) }
         var random = SplitMix64(seed: config.seed, stream: PaymentWorld.Stream.event.rawValue, index: index)
         let ts = eventTime(index, &random)
         let customer = world.customer(world.customerNumber(unit: random.nextUnit()))
@@ -78,6 +84,27 @@ public struct PaymentGenerator: Sendable {
             ts: ts, customerId: customer.id, merchantId: merchantId, service: service, amountCents: amountCents,
             currency: place.currency, channel: channel, country: place.code, lat: lat, lon: lon,
             deviceId: deviceId, beneficiaryId: beneficiaryId
+        )
+    }
+
+    /// An injected payment: at the slot's undisplaced time, with the slot's event id.
+    private func payment(_ index: UInt64, _ injected: FraudSchedule.Injected) -> Payment {
+        var random = SplitMix64(seed: config.seed, stream: PaymentWorld.Stream.event.rawValue, index: index)
+        let place = PaymentWorld.countries[injected.country]
+        let customer = injected.customer
+        let service = injected.service
+        var deviceId: String?
+        if random.nextUnit() < ServiceMix.deviceShare(injected.channel) {
+            deviceId = world.deviceId(of: customer, 1 + random.nextInt(below: customer.deviceCount))
+        }
+        return Payment(
+            eventId: Identifier.make("e", seedTag, width: 4, then: Int(truncatingIfNeeded: index), width: 9),
+            ts: baseTime(of: index), customerId: customer.id,
+            merchantId: world.merchantId(for: service, unit: random.nextUnit()), service: service,
+            amountCents: injected.amountCents ?? amount(service, customer, &random), currency: place.currency,
+            channel: injected.channel, country: place.code,
+            lat: injected.location.map { Self.sixDecimals($0.lat) }, lon: injected.location.map { Self.sixDecimals($0.lon) },
+            deviceId: deviceId, beneficiaryId: injected.beneficiaryId
         )
     }
 

@@ -18,11 +18,17 @@ public struct PaymentGeneratorConfig: Sendable, Hashable {
     public var lateRatio: Double = 0.002
     /// Fraction of lines that ``PaymentLineGenerator`` makes invalid; ``PaymentGenerator`` ignores it.
     public var invalidRatio: Double = 0
+    /// Fraction of events that are injected fraud (as many decoy episodes come on top); see ``FraudSchedule``.
+    /// At most ``maxFraudRatio``. 0 leaves the normal sequence untouched.
+    public var fraudRatio: Double = 0
+
+    /// The largest ``fraudRatio``: every 10-second lane of event time holding an episode.
+    public static let maxFraudRatio = FraudSchedule.maxRatio
 
     public init(
         seed: UInt64 = 42, customers: Int = 10_000, merchants: Int = 500, startMillis: Int64 = 1_767_225_600_000,
         eventsPerSecond: Double = 1000, outOfOrderRatio: Double = 0.05, lateRatio: Double = 0.002,
-        invalidRatio: Double = 0
+        invalidRatio: Double = 0, fraudRatio: Double = 0
     ) {
         self.seed = seed
         self.customers = customers
@@ -32,6 +38,7 @@ public struct PaymentGeneratorConfig: Sendable, Hashable {
         self.outOfOrderRatio = outOfOrderRatio
         self.lateRatio = lateRatio
         self.invalidRatio = invalidRatio
+        self.fraudRatio = fraudRatio
     }
 
     /// Why this configuration cannot be used, or nil when it can: for the command line to report (exit 2).
@@ -47,6 +54,9 @@ public struct PaymentGeneratorConfig: Sendable, Hashable {
             return "\(name) must be within [0, 1]"
         }
         if outOfOrderRatio + lateRatio > 1 { return "outOfOrderRatio + lateRatio must be at most 1" }
+        if !(fraudRatio >= 0 && fraudRatio <= Self.maxFraudRatio) {
+            return "fraudRatio must be within [0, \((Self.maxFraudRatio * 10_000).rounded(.down) / 10_000)]"
+        }
         return nil
     }
 }

@@ -26,22 +26,25 @@ struct GenPayments: ParsableCommand {
     @Option(name: .customLong("late-ratio"), help: "Share of events 90 s to 10 min late.") var lateRatio: Double = 0.002
     @Option(name: .customLong("invalid-ratio"), help: "Share of invalid lines, for dead-letter paths.")
     var invalidRatio: Double = 0.001
-    @Option(name: .customLong("fraud-ratio"), help: "Share of customers with injected fraud patterns.")
+    @Option(name: .customLong("fraud-ratio"),
+            help: "Share of events that are injected fraud, with as many decoy episodes (0 to 0.02).")
     var fraudRatio: Double?
     @Option(help: "Write to this file.") var out: String?
     @Option(help: "Write to this Kafka topic (with --bootstrap).") var topic: String?
     @Option(help: "Kafka bootstrap servers.") var bootstrap: String?
-    @Option(help: "Write the fraud ground truth here.") var labels: String?
+    @Option(help: "Write the ground truth of the injected payments here (JSON lines; --fraud-ratio defaults to 0.005).")
+    var labels: String?
 
     func run() throws {
-        if fraudRatio != nil || labels != nil {
-            throw UsageError("gen payments: --fraud-ratio/--labels are not available in this build (fraud-detection issue)")
-        }
         guard count >= 0 else { throw UsageError("gen payments: --count must not be negative") }
         let config = PaymentGeneratorConfig(
             seed: seed, customers: customers, merchants: merchants, startMillis: startMillis, eventsPerSecond: rate,
-            outOfOrderRatio: outOfOrderRatio, lateRatio: lateRatio, invalidRatio: invalidRatio)
-        if let problem = config.problem { throw UsageError("gen payments: \(problem)") }
+            outOfOrderRatio: outOfOrderRatio, lateRatio: lateRatio, invalidRatio: invalidRatio,
+            fraudRatio: fraudRatio ?? (labels == nil ? 0 : 0.005))
+        if let problem = config.problem {
+            throw UsageError("gen payments: \(problem.replacingOccurrences(of: "fraudRatio", with: "--fraud-ratio"))")
+        }
+        if let labels { try writeLabels(labels, config: config) }
         switch (out, topic, bootstrap) {
         case (let out?, nil, nil): try writeFile(out, config: config)
         case (nil, let topic?, let bootstrap?): try produce(topic: topic, bootstrap: bootstrap, config: config)
@@ -89,6 +92,34 @@ struct GenPayments: ParsableCommand {
         FileHandle.standardError.write(Data(String(
             format: "sent %d messages (%d events, %d invalid) to %@ at %@ in %.1fs\n", count + invalid, count, invalid,
             topic, bootstrap, seconds).utf8))
+    }
+
+    /// One JSON line per injected payment of the `count` valid events: its ground truth (`fraud` is true for the
+    /// payments a perfect detector flags; decoys and anchors are legitimate).
+    private func writeLabels(_ path: String, config: PaymentGeneratorConfig) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path)
+        else { throw UsageError("gen payments: cannot write --labels \(path)") }
+        let generator = PaymentGenerator(config: config)
+        var text = ""
+        var fraud = 0
+        var injected = 0
+        for index in 0..<UInt64(count) {
+            guard let label = generator.label(at: index) else { continue }
+            let payment = generator.payment(at: index)
+            injected += 1
+            if label.isFraud { fraud += 1 }
+            text += "{\"event_id\":\"\(payment.eventId)\",\"customer_id\":\"\(payment.customerId)\",\"ts\":\(payment.ts),"
+                + "\"pattern\":\"\(label.pattern.rawValue)\",\"role\":\"\(label.role.rawValue)\",\"fraud\":\(label.isFraud),"
+                + "\"episode\":\"\(label.episode)\"}\n"
+            if text.utf8.count >= 1 << 20 {
+                try file.write(contentsOf: Data(text.utf8))
+                text = ""
+            }
+        }
+        try file.write(contentsOf: Data(text.utf8))
+        try file.close()
+        FileHandle.standardError.write(Data(
+            "wrote \(injected) labels (\(fraud) fraudulent payments, the rest decoys and anchors) to \(path)\n".utf8))
     }
 
     private func writeFile(_ out: String, config: PaymentGeneratorConfig) throws {

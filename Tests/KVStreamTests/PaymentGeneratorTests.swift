@@ -185,4 +185,57 @@ import Testing
             _ = lines.generator.next()
         }
     }
+
+    /// Fraud injection: only the injected slots change, about `fraudRatio` of the events are fraud, and every
+    /// episode has the shape of its pattern (bursts within a minute, decoys just short of their rule).
+    @Test func fraudEpisodesReplaceFewEventsAndKeepTheirShape() {
+        var config = PaymentGeneratorConfig(customers: 5_000, eventsPerSecond: 50)
+        let plain = PaymentGenerator(config: config)
+        config.fraudRatio = 0.01
+        let injected = PaymentGenerator(config: config)
+        let count: UInt64 = 200_000
+        var episodes: [String: [(FraudLabel, Payment)]] = [:]
+        var fraud = 0
+        for index in 0..<count {
+            let payment = injected.payment(at: index)
+            guard let label = injected.label(at: index) else {
+                #expect(payment == plain.payment(at: index), "event \(index) changed without a label")
+                continue
+            }
+            if label.isFraud { fraud += 1 }
+            #expect(payment.eventId == plain.payment(at: index).eventId)
+            episodes[label.episode, default: []].append((label, payment))
+        }
+        let ratio = Double(fraud) / Double(count)
+        #expect(ratio > 0.007 && ratio < 0.013, "fraud ratio \(ratio) for 0.01")
+        // Episodes of the last window (72 steps of 10 s) may be cut by the end of the range.
+        let complete = injected.baseTime(of: count) - 720_000
+        for (_, events) in episodes where events.allSatisfy({ $0.1.ts < complete }) {
+            let (first, _) = events[0]
+            #expect(Set(events.map(\.1.customerId)).count == 1, "an episode belongs to one customer")
+            let times = events.map(\.1.ts)
+            let span = times.max()! - times.min()!
+            switch (first.pattern, first.role) {
+            case (.velocity, .fraud):
+                #expect(events.count == 6 && span <= 60_000)
+            case (.velocity, _):
+                #expect(events.count == 4 && span <= 60_000)
+            case (.manyBeneficiaries, let role):
+                let distinct = Set(events.compactMap(\.1.beneficiaryId)).count
+                #expect(events.allSatisfy { $0.1.service == .transfer } && span <= 600_000)
+                #expect(role == .fraud ? distinct == 6 : distinct == 4 && events.count == 5)
+            case (.amountSpike, .fraud):
+                #expect(events[0].1.amountCents >= 600_000)
+            case (.amountSpike, _):
+                #expect(events[0].1.amountCents < 50_000)
+            case (.newCountry, let role):
+                #expect(role == .fraud ? events[0].1.amountCents >= 30_000 : events[0].1.amountCents < 30_000)
+            case (.impossibleTravel, _):
+                #expect(events.count == 2 && events[0].0.role == .anchor)
+                #expect(events.allSatisfy { $0.1.lat != nil && $0.1.lon != nil })
+            }
+        }
+        #expect(Set(episodes.values.map { $0[0].0.pattern }).count == FraudPattern.allCases.count)
+        #expect(PaymentGeneratorConfig(fraudRatio: 0.5).problem != nil)
+    }
 }
