@@ -20,12 +20,18 @@ public struct LakeSinkConnector: SinkConnector {
     /// Columns whose values are replaced by `HMAC-SHA256(key, value)` in hex.
     let pseudonymised: Set<String>
     let pseudonymKey: PseudonymKey?
+    /// The job's name in file names (see ``init(name:section:job:)``).
+    let jobTag: String?
 
     /// Reads `[sinks.NAME]`: `path` (a directory, or `s3://bucket/prefix` with `endpoint` and `region`),
     /// `compression` (`lz4_raw` or `none`), `roll_mb` (default 64), `pseudonymise` (columns, default
     /// `["customer_id"]`; the key comes from `KVSTREAM_PII_KEY`).
-    public init(name: String, section: Settings) throws {
+    /// - Parameter job: the job writing, when known: its name (`-` as `_`) leads every file's instance
+    ///   (`part-fraud_detection.3-12-0.parquet`), so that jobs sharing a table (`rejected`, `late_events`) never
+    ///   take, compact or remove each other's files.
+    public init(name: String, section: Settings, job: String? = nil) throws {
         self.name = name
+        jobTag = job.map { $0.replacingOccurrences(of: "-", with: "_") }
         let path = try section.string("path") ?? "lake"
         if path.hasPrefix("s3://") {
             store = try S3LakeStore(url: path, section: section, sink: name)
@@ -92,12 +98,25 @@ public struct LakeSinkConnector: SinkConnector {
             key = pseudonymKey
         }
         return try LakeWriter(
-            store: store, table: table, schema: schema, instance: instance, options: options, rollBytes: rollBytes,
+            store: store, table: table, schema: schema, instance: jobTag.map { "\($0).\(instance)" } ?? instance,
+            options: options, rollBytes: rollBytes,
             compaction: compaction, pseudonymise: Set(hidden), key: key, metrics: metrics)
     }
 
     public func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {
-        try store.recover(table: table, restoredCheckpoint: restoredCheckpoint, scope: scope)
+        try store.recover(table: table, restoredCheckpoint: restoredCheckpoint, owner: LakeOwner(job: jobTag, scope: scope))
+    }
+}
+
+/// Whose files a recovery may touch: the job's instances in the run's scope.
+struct LakeOwner: Sendable {
+    let job: String?
+    let scope: String?
+
+    func owns(_ instance: Substring) -> Bool {
+        guard let job else { return LakeSinkConnector.instance(instance, isIn: scope) }
+        guard instance.hasPrefix(job + ".") else { return false }
+        return LakeSinkConnector.instance(instance.dropFirst(job.count + 1), isIn: scope)
     }
 }
 

@@ -22,7 +22,7 @@ protocol LakeStore: Sendable {
     func committedFiles(table: String, instance: String) throws -> [LakeFile]
     /// Removes what instances of `scope` staged or left in progress, and their visible files of checkpoints after
     /// `restoredCheckpoint`; undoes their compactions of later checkpoints.
-    func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws
+    func recover(table: String, restoredCheckpoint: Int64, owner: LakeOwner) throws
 }
 
 /// A visible file of the lake.
@@ -104,13 +104,13 @@ struct LocalLakeStore: LakeStore {
         return files
     }
 
-    func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {
+    func recover(table: String, restoredCheckpoint: Int64, owner: LakeOwner) throws {
         let directory = root + "/" + table
         guard let partitions = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for partition in partitions where partition.hasPrefix("dt=") {
             let path = directory + "/" + partition
             for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-                guard let file = parseLakeFile(name), LakeSinkConnector.instance(file.instance, isIn: scope),
+                guard let file = parseLakeFile(name), owner.owns(file.instance),
                       !file.visible || file.checkpoint > restoredCheckpoint
                 else { continue }
                 if let visible = LakeCompaction.inputToRestore(name, restoredCheckpoint: restoredCheckpoint) {

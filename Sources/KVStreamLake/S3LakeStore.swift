@@ -114,10 +114,10 @@ struct S3LakeStore: LakeStore {
         }
     }
 
-    func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {
+    func recover(table: String, restoredCheckpoint: Int64, owner: LakeOwner) throws {
         for key in try client.listObjects(prefix: location.key(table + "/")) {
             let name = String(key.split(separator: "/").last ?? "")
-            guard let file = parseLakeFile(name), LakeSinkConnector.instance(file.instance, isIn: scope),
+            guard let file = parseLakeFile(name), owner.owns(file.instance),
                   !file.visible || file.checkpoint > restoredCheckpoint
             else { continue }
             let directory = key.prefix(key.count - name.count)
@@ -137,7 +137,7 @@ struct S3LakeStore: LakeStore {
         let directory = workRoot + "/" + table
         for partition in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + partition)) ?? [] {
-                guard let file = parseLakeFile(name), LakeSinkConnector.instance(file.instance, isIn: scope) else { continue }
+                guard let file = parseLakeFile(name), owner.owns(file.instance) else { continue }
                 unlink(directory + "/" + partition + "/" + name)
             }
         }

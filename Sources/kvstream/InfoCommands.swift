@@ -38,7 +38,7 @@ struct DescribeCommand: ParsableCommand {
         // Bindings are shown when the topology resolves; describe still works when a source file is missing.
         let kafka = try? KafkaJobRun.describedBindings(graph: plan.graph, topology: topology)
         if let runner = try? JobRunner(
-            plan: plan, topology: topology, connectors: try connectorRegistry(topology), options: JobRunOptions(),
+            plan: plan, topology: topology, connectors: try connectorRegistry(topology, job: definition.name), options: JobRunOptions(),
             logger: Logger(label: "kvstream.describe"), sourceBindings: kafka ?? [:])
         {
             for node in plan.graph.nodes {

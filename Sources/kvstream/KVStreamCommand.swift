@@ -98,10 +98,10 @@ struct TopologyOptions: ParsableArguments {
 }
 
 /// The connectors and state backends this executable links, by topology type name.
-func connectorRegistry(_ topology: Topology) throws -> ConnectorRegistry {
+func connectorRegistry(_ topology: Topology, job: String) throws -> ConnectorRegistry {
     var registry = ConnectorRegistry()
     registry.registerStateStore(type: "rocksdb", RocksDBStateStore.factory(blockCacheMegabytes: try topology.stateCacheMegabytes()))
-    registry.registerSink(type: "lake") { name, section, _ in try LakeSinkConnector(name: name, section: section) }
+    registry.registerSink(type: "lake") { name, section, _ in try LakeSinkConnector(name: name, section: section, job: job) }
     registry.registerSink(type: "postgres") { name, section, _ in try PostgresSinkConnector(name: name, section: section) }
     registry.registerSink(type: "kafka") { name, section, topology in
         try KafkaSinkConnector(name: name, section: section, topology: topology)

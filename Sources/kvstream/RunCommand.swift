@@ -40,7 +40,7 @@ struct RunCommand: AsyncParsableCommand {
         options.bounded = bounded
         options.restore = restore
         let logger = Logger(label: "kvstream.\(definition.name)")
-        let connectors = try connectorRegistry(topology)
+        let connectors = try connectorRegistry(topology, job: definition.name)
         let metrics = JobMetrics()
         let stop = StopSignal()
         // A Kafka source brings its consumer group: the job then runs per input partition where it can.

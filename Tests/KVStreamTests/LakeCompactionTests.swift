@@ -23,6 +23,20 @@ import Testing
 
     /// Random schemas: two to five files each, merged; the merge holds every row in order, one row group per row group
     /// of its inputs, with valid statistics, encodings and compression. Then a merge of a merge, and a split back.
+    /// Jobs sharing a table (`rejected`, `late_events`) own their files by the job's name in them: a recovery of
+    /// one job never takes the other's, in a scope or not.
+    @Test func recoveryTouchesOnlyItsOwnJobsFiles() {
+        let fraud = LakeOwner(job: "fraud_detection", scope: nil)
+        #expect(fraud.owns("fraud_detection.0"))
+        #expect(!fraud.owns("realtime_aggregations.0"))
+        #expect(!fraud.owns("fraud_detection.p3.0"))
+        let scoped = LakeOwner(job: "fraud_detection", scope: "p3")
+        #expect(scoped.owns("fraud_detection.p3.0"))
+        #expect(!scoped.owns("fraud_detection.p31.0") && !scoped.owns("fraud_detection.0"))
+        #expect(!scoped.owns("realtime_aggregations.p3.0"))
+        #expect(parseLakeFile("part-fraud_detection.p3.0-12-0.parquet")?.instance == "fraud_detection.p3.0")
+    }
+
     @Test func mergedFilesReadBackInPyarrowAndDuckDB() throws {
         var check = ParquetCheck()
         for seed in 1...40 {
@@ -121,7 +135,7 @@ import Testing
                 let fields = ["pending": dir + "/.part-0-4-0.parquet.pending", "merged": dir + "/part-0-4-0.parquet",
                               "checkpoint": "4", "inputs": inputs.map { dir + "/" + $0.0 }.joined(separator: "\n")]
                 if restore == 4 { try LakeCompaction.commitLocally(fields) }
-                try store.recover(table: "t", restoredCheckpoint: restore, scope: nil)
+                try store.recover(table: "t", restoredCheckpoint: restore, owner: LakeOwner(job: nil, scope: nil))
                 let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
                 var rows = 0
                 for name in names { rows += Int(try ParquetFooter([UInt8](FileManager.default.contents(atPath: dir + "/" + name)!)).rowCount) }
