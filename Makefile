@@ -29,8 +29,9 @@ py-deps:
 build: apt-deps
 	$(SWIFT) build -c release --product kvstream
 
-demo: build
-	$(RELEASE_BIN) run realtime-aggregations
+## demo: both jobs on the embedded defaults, against a PostgreSQL of its own (under state/) when none answers.
+demo: build py-deps
+	@KVSTREAM_BIN=$(RELEASE_BIN) bash scripts/demo.sh
 
 unit-test: apt-deps py-deps
 	$(SWIFT) test --parallel 2>&1 | tee .build/unit-test.log | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)"; \

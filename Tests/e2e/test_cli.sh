@@ -10,6 +10,8 @@ BIN=${KVSTREAM_BIN:-$ROOT/.build/release/kvstream}
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvstream-e2e-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
+# The defaults of the tests: topology/local.toml with JSON-lines sinks, found in the working directory.
+mkdir -p topology && cp "$HERE/jsonl.toml" topology/local.toml
 passed=0
 failed=0
 pass() { echo "ok   $*"; passed=$((passed + 1)); }

@@ -21,6 +21,8 @@ COUNT=${COUNT:-80000}
 BULK=${BULK:-1200000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvstream-e2e-kafka.XXXXXX")
 cd "$T"
+# The defaults of the tests: topology/local.toml with JSON-lines sinks, found in the working directory.
+mkdir -p topology && cp "$HERE/jsonl.toml" topology/local.toml
 passed=0
 failed=0
 pass() { echo "ok   $*"; passed=$((passed + 1)); }
@@ -54,6 +56,7 @@ produced=$(kcat -C -b "$B" -t payments -e -q | wc -l)
     || fail "kcat produced $produced of $(wc -l <events.jsonl) messages"
 
 job=(fraud-detection --topology "$ROOT/topology/kafka.toml" --bounded --set sources.payments.bootstrap="$B"
+     --set sinks.postgres.type=jsonl --set sinks.lake.type=jsonl
      --set sources.payments.session_timeout=3s --set checkpoint.interval=300ms --set state.backend=memory)
 
 # 1. One process.
@@ -116,7 +119,8 @@ pad = 'x' * 380
 sys.stdout.write(''.join(f'not json {i} {pad}\n' for i in range($BULK)))" | kcat -P -b "$B" -t bulk
 "$BIN" run realtime-aggregations --topology "$ROOT/topology/kafka.toml" --set sources.payments.bootstrap="$B" \
     --set sources.payments.topic=bulk --set sources.payments.dlq_topic= --set sources.payments.group=bulk \
-    --set checkpoint.dir=ck-bulk --set sinks.postgres.path=bulk --set sinks.lake.path=bulk \
+    --set checkpoint.dir=ck-bulk --set sinks.postgres.type=jsonl --set sinks.postgres.path=bulk \
+    --set sinks.lake.type=jsonl --set sinks.lake.path=bulk \
     --set sources.payments.buffer_mb=4 --set sinks.lake.throttle_rows_per_second=10000 --set state.backend=memory \
     >bulk.log 2>&1 &
 bulk=$!

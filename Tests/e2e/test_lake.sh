@@ -22,6 +22,8 @@ SEED=${SEED:-$RANDOM}
 RANDOM=$SEED
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvstream-e2e-lake.XXXXXX")
 cd "$T"
+# The defaults of the tests: topology/local.toml with JSON-lines sinks, found in the working directory.
+mkdir -p topology && cp "$HERE/jsonl.toml" topology/local.toml
 passed=0
 failed=0
 pass() { echo "ok   $*"; passed=$((passed + 1)); }

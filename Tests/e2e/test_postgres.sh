@@ -21,6 +21,8 @@ RANDOM=$SEED
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvstream-e2e-pg.XXXXXX")
 chmod 755 "$T"
 cd "$T"
+# The defaults of the tests: topology/local.toml with JSON-lines sinks, found in the working directory.
+mkdir -p topology && cp "$HERE/jsonl.toml" topology/local.toml
 source "$HERE/pg.sh"
 source "$HERE/kills.sh"
 passed=0

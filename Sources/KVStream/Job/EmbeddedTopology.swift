@@ -20,18 +20,18 @@ cache_mb = 256                  # RocksDB block cache
 cache_entries = 1000000         # entries per state kept in memory in front of RocksDB
 
 [sources.payments]
-type = "generator"              # or "file" (path)
-rate = 5000                     # events per second, 0 for as fast as possible
+type = "generator"              # or "kafka" (bootstrap, topic, group) or "file" (path)
+rate = 2000                     # events per second (event time moves like the clock), 0 for as fast as possible
 seed = 42
-customers = 10000
+customers = 2000000             # about one payment per customer every 17 minutes: the fraud rules stay quiet on normal traffic
+fraud_ratio = 0.002             # share of injected fraud payments (and as many decoy episodes), see docs/fraud-detection.md
 
-# Until the PostgreSQL and lake connectors land, both sinks write JSON lines (out/<table>/part-<n>-<checkpoint>.jsonl).
 [sinks.postgres]
-type = "jsonl"
-path = "out"
+type = "postgres"
+url = "postgresql://postgres@127.0.0.1:5432/kvstream"   # the password comes from KVSTREAM_PG_PASSWORD or password_file
 
 [sinks.lake]
-type = "jsonl"
-path = "out"
+type = "lake"
+path = "lake"                   # or s3://bucket/prefix with endpoint settings; customer ids pseudonymised with KVSTREAM_PII_KEY
 """#
 }
