@@ -65,7 +65,7 @@ final class OffsetLedger: Sendable {
 ///   (`<checkpoint dir>/<job>/p<N>/`) and outputs. When the group moves a partition, its run stops here with a final
 ///   checkpoint and the new owner restores it: that is how several `kvstream run` processes share the work.
 /// - Any other job (one that needs every partition's records in one key's state) reads all partitions in one run,
-///   assigned without group management; run it on one machine.
+///   assigned without group management, on one node at a time: the others stand by (``KafkaLeadership``).
 public final class KafkaJobRun: Sendable {
     private let plan: PhysicalPlan
     private let topology: Topology
@@ -120,10 +120,7 @@ public final class KafkaJobRun: Sendable {
     }
 
     public func run() async throws {
-        let consumer = try KafkaConsumer(
-            bootstrap: settings.bootstrap, group: settings.group, topic: settings.topic, properties: settings.properties,
-            bufferBytes: settings.bufferBytes,
-            sessionTimeoutMillis: Int(TimeSpan(settings.sessionTimeout).milliseconds))
+        let consumer = try makeConsumer()
         let deadLetters = try settings.deadLetterTopic.map {
             DeadLetterTopic(topic: $0, producer: try KafkaProducer(
                 bootstrap: settings.bootstrap, properties: settings.properties, context: "dead-letter producer"))
@@ -139,13 +136,62 @@ public final class KafkaJobRun: Sendable {
                                       partitionCount: partitionCount)
             try await group.run()
         } else {
-            try await runAll(consumer: consumer, deadLetters: deadLetters, partitionCount: partitionCount)
+            try await runLeading(consumer: consumer, deadLetters: deadLetters, partitionCount: partitionCount)
         }
         deadLetters?.producer.close()
     }
 
+    private func makeConsumer() throws -> KafkaConsumer {
+        try KafkaConsumer(
+            bootstrap: settings.bootstrap, group: settings.group, topic: settings.topic, properties: settings.properties,
+            bufferBytes: settings.bufferBytes,
+            sessionTimeoutMillis: Int(TimeSpan(settings.sessionTimeout).milliseconds))
+    }
+
+    /// A job that reads every partition in one run runs on one node at a time: the leader of `<group>.leader`
+    /// (``KafkaLeadership``). The other nodes stand by; one of them takes over, from the latest checkpoint, when
+    /// the leader leaves or dies. A leader that loses the lead stops with a final checkpoint and stands by again.
+    private func runLeading(consumer first: KafkaConsumer, deadLetters: DeadLetterTopic?, partitionCount: Int) async throws {
+        let leadership = try await offPool { [settings] in
+            try KafkaLeadership(
+                bootstrap: settings.bootstrap, group: settings.group + ".leader", topic: settings.topic,
+                properties: settings.properties, sessionTimeoutMillis: Int(TimeSpan(settings.sessionTimeout).milliseconds))
+        }
+        defer { leadership.close() }
+        var consumer: KafkaConsumer? = first
+        while true {
+            if !leadership.isLeader {
+                logger.info("\(plan.graph.jobName) reads every partition in one run, on one node at a time: standing by until this node leads (group \(leadership.group))")
+            }
+            guard await leadership.acquire(stop: stop) else {
+                if let unused = consumer { try? await offPool { unused.close() } }
+                return
+            }
+            logger.info("this node leads \(plan.graph.jobName) (group \(leadership.group)): running it")
+            let current = try consumer ?? makeConsumer()
+            consumer = nil
+            let runStop = StopSignal()
+            let watcher = Task { [stop] in
+                while !Task.isCancelled {
+                    if stop.isRequested || !leadership.isLeader {
+                        runStop.request()
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            defer { watcher.cancel() }
+            try await runAll(consumer: current, deadLetters: deadLetters, partitionCount: partitionCount, stop: runStop)
+            watcher.cancel()
+            if stop.isRequested || leadership.isLeader { return }
+            logger.warning("this node lost the lead of \(plan.graph.jobName) (group \(leadership.group)): stopped with a final checkpoint")
+        }
+    }
+
     /// One run over every partition, assigned directly.
-    private func runAll(consumer: KafkaConsumer, deadLetters: DeadLetterTopic?, partitionCount: Int) async throws {
+    private func runAll(
+        consumer: KafkaConsumer, deadLetters: DeadLetterTopic?, partitionCount: Int, stop: StopSignal
+    ) async throws {
         let partitions = (0..<Int32(partitionCount)).map { $0 }
         let ledger = OffsetLedger()
         // Reads end offsets (blocking) and checkpoint files: off the cooperative pool.

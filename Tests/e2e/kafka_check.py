@@ -5,6 +5,9 @@
                                   events file (every rule, feature and score)
   same-output A B                 two output directories hold the same committed rows (table by table, ignoring
                                   processing-time columns), and neither has a row twice
+  same-final A B                  two output directories hold the same rows once upserts are applied (the last row per
+                                  primary key, in commit order, for the windowed tables; all rows, none twice, for
+                                  the others), ignoring processing-time columns
   dlq EVENTS DLQ_DUMP             every invalid line of EVENTS is in the dead-letter dump once, byte for byte,
                                   with a reason header, and nothing else is
   keys-cover OUT TOPIC_DUMP       every fraud alert id is a message key of the alerts topic dump
@@ -82,6 +85,39 @@ def same_output(a, b):
     print(f"{', '.join(f'{t} ({len(rows(a, t))})' for t in tables)} equal, no row twice")
 
 
+# The upserted tables of realtime-aggregations and their primary keys (SPEC section 4).
+UPSERT_KEYS = {
+    "sales_per_minute": ("window_start", "channel", "country"),
+    "merchant_activity": ("window_end", "merchant_id"),
+    "daily_client_summary": ("day", "customer_id", "service"),
+}
+
+
+def final_rows(out, table):
+    keys = UPSERT_KEYS.get(table)
+    if keys is None:
+        return [comparable(r) for r in rows(out, table)]
+    last = {}
+    for r in rows(out, table):
+        last[tuple(json.dumps(r[k]) for k in keys)] = comparable(r)
+    return list(last.values())
+
+
+def same_final(a, b):
+    tables = sorted({os.path.basename(d) for d in glob.glob(f"{a}/*") + glob.glob(f"{b}/*") if os.path.isdir(d)})
+    if not tables:
+        return fail("no tables")
+    for table in tables:
+        ra, rb = final_rows(a, table), final_rows(b, table)
+        for name, rs in ((a, ra), (b, rb)):
+            if table not in UPSERT_KEYS and len(set(rs)) != len(rs):
+                return fail(f"{name}/{table} holds a row twice")
+        if sorted(ra) != sorted(rb):
+            return fail(f"{table}: {len(ra)} rows in {a}, {len(rb)} in {b}, "
+                        f"{len(set(ra) - set(rb))} only in {a}, {len(set(rb) - set(ra))} only in {b}")
+    print(f"{', '.join(f'{t} ({len(final_rows(a, t))})' for t in tables)} equal")
+
+
 def dlq(events, dump):
     # The dump holds `reason<TAB>value` per message (kcat -f '%h\t%s\n').
     invalid = []
@@ -127,5 +163,5 @@ def fail(message):
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"alerts-vs-duckdb": alerts_vs_duckdb, "same-output": same_output, "dlq": dlq,
+    {"alerts-vs-duckdb": alerts_vs_duckdb, "same-output": same_output, "same-final": same_final, "dlq": dlq,
      "keys-cover": keys_cover}[command](*args)

@@ -110,6 +110,54 @@ grep -h "restoring checkpoint" node1.log node3.log node4.log | head -3
     && pass "moved partitions were restored from their checkpoints" || fail "no moved partition restored a checkpoint"
 check "scale-out output" same-output single scale
 
+# 2b. realtime-aggregations keys across partitions: it runs on one node at a time, the leader of the group
+# <group>.leader, and the others stand by. Three nodes, the leader killed with SIGKILL mid-stream, a fourth started
+# later: a standby takes over from the latest checkpoint, and the final tables equal a single process's.
+aggs=(realtime-aggregations --topology "$ROOT/topology/kafka.toml" --bounded --set sources.payments.bootstrap="$B"
+      --set sinks.postgres.type=jsonl --set sinks.lake.type=jsonl --set sources.payments.session_timeout=3s
+      --set checkpoint.interval=300ms --set state.backend=memory)
+if "$BIN" run "${aggs[@]}" --set sources.payments.group=aggs-single --set checkpoint.dir=ck-aggs-single \
+    --set sinks.postgres.path=aggs-single --set sinks.lake.path=aggs-single >aggs-single.log 2>&1; then
+    pass "realtime-aggregations, one process, completed"
+else
+    fail "realtime-aggregations, one process: $(tail -2 aggs-single.log)"
+fi
+ascale=(--set sources.payments.group=aggs-scale --set checkpoint.dir=ck-aggs-scale --set sinks.postgres.path=aggs-scale
+        --set sinks.lake.path=aggs-scale --set sinks.postgres.throttle_rows_per_second=1500)
+for n in 1 2 3; do
+    "$BIN" run "${aggs[@]}" "${ascale[@]}" >"aggs$n.log" 2>&1 &
+    anode[$n]=$!
+    pids+=(${anode[$n]})
+done
+leader=""
+for _ in $(seq 60); do
+    for n in 1 2 3; do grep -q "this node leads" "aggs$n.log" && leader=$n; done
+    [[ -n $leader ]] && break
+    sleep 0.5
+done
+sleep 3
+if [[ -n $leader ]] && kill -0 "${anode[$leader]}" 2>/dev/null; then
+    kill -KILL "${anode[$leader]}"
+    pass "the leader (node $leader) killed with SIGKILL mid-stream; $(grep -l "standing by" aggs[123].log | wc -l) node(s) stood by"
+else
+    fail "no node led realtime-aggregations in time, or it had finished: $(tail -1 aggs1.log)"
+fi
+"$BIN" run "${aggs[@]}" "${ascale[@]}" >aggs4.log 2>&1 &
+anode[4]=$!
+pids+=(${anode[4]})
+ok=1
+for n in 1 2 3 4; do
+    [[ $n == "$leader" ]] && continue
+    if ! timeout 180 tail --pid="${anode[$n]}" -f /dev/null; then ok=0; fi
+    wait "${anode[$n]}"
+    rc=$?
+    [[ $rc -eq 0 ]] || { ok=0; echo "aggregations node $n exited $rc: $(tail -2 aggs$n.log)"; }
+done
+[[ $ok -eq 1 ]] && pass "the other aggregation nodes completed (--bounded) and exited 0" || fail "aggregation nodes"
+[[ $(grep -l "restoring realtime-aggregations from checkpoint" aggs[1234].log | wc -l) -gt 0 ]] \
+    && pass "a standby took over from the killed leader's checkpoint" || fail "no standby restored a checkpoint"
+check "aggregations after a failover" same-final aggs-single aggs-scale
+
 # 3. Backpressure: BULK messages of ~400 bytes (64 partitions of up to ~5 MB) that all fail validation go to the
 # `rejected` table, whose sink is throttled to 2 x 10,000 rows/s; realtime-aggregations (one run over all
 # partitions), with a 4 MB input buffer, must pause partitions instead of buffering the topic.
