@@ -107,6 +107,144 @@ struct Result: Sendable, Hashable {
         #expect(Set(h.drainOutput()) == [Result(key: "a", start: 0, sum: 11), Result(key: "b", start: 0, sum: 2)])
     }
 
+    @Test func earlyFiringThenFinalResultThenLateUpdates() throws {
+        let h = try tumbling(lateness: .seconds(5), trigger: .earlyFiring(every: .seconds(10)))
+        h.processingTime(0)
+        h.push([Item("a", 1), Item("b", 2)], timestamps: [1_000, 2_000])
+        h.processingTime(10_000)
+        #expect(Set(h.drainOutput()) == [Result(key: "a", start: 0, sum: 1), Result(key: "b", start: 0, sum: 2)])
+        // Changed since the early result, then final: the final result is exact and covers every key.
+        h.push(Item("a", 10), at: 3_000)
+        h.watermark(9_999)
+        #expect(Set(h.drainOutput()) == [Result(key: "a", start: 0, sum: 11), Result(key: "b", start: 0, sum: 2)])
+        // A fired window is no longer fired early: the change above was covered by the final result.
+        h.processingTime(20_000)
+        #expect(h.drainOutput().isEmpty)
+        // Within the allowed lateness a record updates the row at once, and only once.
+        h.push(Item("a", 100), at: 4_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 111)])
+        h.processingTime(30_000)
+        #expect(h.drainOutput().isEmpty)
+        // Past it, the record is late.
+        h.watermark(14_999)
+        h.push(Item("a", 1_000), at: 5_000)
+        h.processingTime(40_000)
+        #expect(h.drainOutput().isEmpty)
+        #expect(h.sideOutput(Self.late).map(\.value) == [Item("a", 1_000)])
+    }
+
+    @Test func earlyFiringVisitsOnlyChangedEntries() throws {
+        let h = try tumbling(trigger: .earlyFiring(every: .seconds(10)))
+        h.processingTime(0)
+        let keys = (0..<1_000).map { "k\($0)" }
+        h.push(keys.map { Item($0, 1) }, timestamps: keys.map { _ in 1_000 })
+        h.push(Item("k7", 1), at: 15_000)  // another window
+        h.processingTime(10_000)
+        #expect(h.drainOutput().count == 1_001)
+        // Three changes to one key of one window: one result, with all three.
+        h.push([Item("k42", 1), Item("k42", 1), Item("k42", 1)], timestamps: [2_000, 3_000, 4_000])
+        h.processingTime(20_000)
+        #expect(h.drainOutput() == [Result(key: "k42", start: 0, sum: 4)])
+        // Changes in both windows, each emitted for its own window.
+        h.push([Item("k7", 5), Item("k7", 5)], timestamps: [5_000, 16_000])
+        h.processingTime(30_000)
+        #expect(h.drainOutput() == [Result(key: "k7", start: 0, sum: 6), Result(key: "k7", start: 10_000, sum: 6)])
+        h.processingTime(40_000)
+        #expect(h.drainOutput().isEmpty)
+    }
+
+    @Test func earlyFiringIsAlignedToMultiplesOfTheInterval() throws {
+        let h = try tumbling(trigger: .earlyFiring(every: .seconds(10)))
+        h.processingTime(12_345)  // arms the clock for 20_000
+        h.push(Item("a", 1), at: 1_000)
+        h.processingTime(19_999)
+        #expect(h.outputValues.isEmpty)
+        h.processingTime(20_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 1)])
+        // Ticks that skip past several deadlines fire once, and the clock stays on the grid.
+        h.push(Item("a", 1), at: 1_000)
+        h.processingTime(47_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 2)])
+        h.push(Item("a", 1), at: 1_000)
+        h.processingTime(49_999)
+        #expect(h.drainOutput().isEmpty)
+        h.processingTime(50_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 3)])
+    }
+
+    @Test func withoutEarlyFiringProcessingTimeEmitsNothing() throws {
+        let h = try tumbling()
+        h.push(Item("a", 1), at: 1_000)
+        for now in stride(from: Int64(0), through: 100_000, by: 10_000) { h.processingTime(now) }
+        #expect(h.outputValues.isEmpty)
+        h.watermark(9_999)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 1)])
+    }
+
+    @Test func earlyFiringOnSlidingWindowsEmitsEachChangedWindow() throws {
+        let h = try OperatorTestHarness<Item, Result> { input in
+            input.keyBy { $0.key }
+                .window(SlidingWindows.of(.seconds(10), every: .seconds(5)))
+                .trigger(.earlyFiring(every: .seconds(1)))
+                .aggregate("sum", SumAggregate()) { key, window, sum in Result(key: key, start: window.start, sum: sum) }
+        }
+        h.processingTime(0)
+        h.push(Item("a", 1), at: 6_000)
+        h.processingTime(1_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 1), Result(key: "a", start: 5_000, sum: 1)])
+        h.watermark(9_999)
+        #expect(h.drainOutput() == [Result(key: "a", start: 0, sum: 1)])
+        h.push(Item("a", 2), at: 12_000)
+        h.processingTime(2_000)
+        #expect(h.drainOutput() == [Result(key: "a", start: 5_000, sum: 3), Result(key: "a", start: 10_000, sum: 2)])
+    }
+
+    /// A restored operator emits early exactly what the checkpointed one had not: changes after its last early
+    /// firing. Results already emitted before the checkpoint are not repeated, and fired windows stay fired.
+    @Test func earlyFiringAfterRestoreEmitsWhatWasNotEmittedBeforeTheCheckpoint() throws {
+        let build: (Stream<Item>) throws -> Stream<Result> = { input in
+            input.keyBy { $0.key }
+                .window(TumblingWindows.of(.seconds(10)))
+                .allowedLateness(.seconds(60))
+                .trigger(.earlyFiring(every: .seconds(10)))
+                .aggregate("sum", SumAggregate()) { key, window, sum in Result(key: key, start: window.start, sum: sum) }
+        }
+        let first = try OperatorTestHarness<Item, Result>(build)
+        first.processingTime(0)
+        first.push(Item("a", 1), at: 1_000)
+        first.processingTime(10_000)
+        #expect(first.drainOutput() == [Result(key: "a", start: 0, sum: 1)])
+        first.push(Item("a", 2), at: 2_000)  // marks a's entry, then the window fires with it
+        first.watermark(9_999)
+        #expect(first.drainOutput() == [Result(key: "a", start: 0, sum: 3)])
+        first.push([Item("b", 5), Item("z", 9)], timestamps: [12_000, 13_000])
+        first.processingTime(20_000)
+        #expect(Set(first.drainOutput()) == [
+            Result(key: "b", start: 10_000, sum: 5), Result(key: "z", start: 10_000, sum: 9),
+        ])
+        first.push([Item("b", 1), Item("c", 7)], timestamps: [14_000, 15_000])
+        let snapshot = try first.snapshot()
+
+        let second = try OperatorTestHarness<Item, Result>(restoring: snapshot, build)
+        second.processingTime(100_000)
+        #expect(second.outputValues.isEmpty)
+        second.processingTime(110_000)
+        #expect(Set(second.drainOutput()) == [
+            Result(key: "b", start: 10_000, sum: 6), Result(key: "c", start: 10_000, sum: 7),
+        ])
+        second.processingTime(120_000)
+        #expect(second.drainOutput().isEmpty)
+        // The final results equal an uninterrupted run's.
+        first.watermark(Watermark.endOfTime)
+        second.watermark(Watermark.endOfTime)
+        let finals = Set(first.drainOutput())
+        #expect(finals == [
+            Result(key: "b", start: 10_000, sum: 6), Result(key: "c", start: 10_000, sum: 7),
+            Result(key: "z", start: 10_000, sum: 9),
+        ])
+        #expect(Set(second.drainOutput()) == finals)
+    }
+
     @Test func slidingWindowsCountEachRecordInEveryWindow() throws {
         let h = try OperatorTestHarness<Item, Result> { input in
             input.keyBy { $0.key }

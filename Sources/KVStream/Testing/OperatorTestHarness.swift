@@ -11,17 +11,25 @@
 /// harness.watermark(10_000)
 /// #expect(harness.outputValues == [1])
 /// ```
+///
+/// ``snapshot()`` takes the state a checkpoint would hold, and a harness made with `restoring:` starts from it, as a
+/// restarted job does (Flink's harness `snapshot` and `initializeState`).
 public final class OperatorTestHarness<Input: Sendable, Output: Sendable> {
     private let head: Downstream<Input>
     private let collector: CollectingDownstream<Output>
     private var sideCollectors: [String: AnyObject] = [:]
     public let metrics = JobMetrics()
     private let failures = FailureSlot()
+    private let checkpointing: TaskCheckpointing
+    private var checkpointID: Int64
 
-    /// - Parameter build: declares the dataflow under test from its input stream.
-    public init(maxParallelism: Int = KeyGroup.defaultMaxParallelism, _ build: (Stream<Input>) throws -> Stream<Output>)
-        throws
-    {
+    /// - Parameters:
+    ///   - restoring: a ``snapshot()`` of an earlier harness over the same dataflow, to start from.
+    ///   - build: declares the dataflow under test from its input stream.
+    public init(
+        maxParallelism: Int = KeyGroup.defaultMaxParallelism, restoring snapshot: TaskSnapshot? = nil,
+        _ build: (Stream<Input>) throws -> Stream<Output>
+    ) throws {
         let builder = JobBuilder(jobName: "harness")
         let inputNode = builder.addNode(
             name: "input", kind: .operator, detail: "harness input", inputs: [], inputType: StreamType<Input>(),
@@ -29,9 +37,15 @@ public final class OperatorTestHarness<Input: Sendable, Output: Sendable> {
         let result = try build(Stream(builder: builder, node: inputNode.id, port: nil))
         guard result.port == nil else { preconditionFailure("the harness output must be a main output") }
         collector = CollectingDownstream<Output>()
+        checkpointID = snapshot == nil ? 0 : 1_000
+        let restored = snapshot.map {
+            RestoredState(checkpointID: 1_000, keyed: $0.keyed, operatorState: $0.operatorState)
+        }
         let chain = HarnessChain(
             graph: LogicalGraph(jobName: "harness", nodes: builder.nodes), resultNode: result.node,
-            resultDownstream: collector, maxParallelism: maxParallelism, metrics: metrics, failures: failures)
+            resultDownstream: collector, maxParallelism: maxParallelism, metrics: metrics, failures: failures,
+            restored: restored)
+        checkpointing = chain.checkpointing
         let built = try chain.build(inputNode)
         sideCollectors = chain.sideCollectors
         guard let typedHead = built as? Downstream<Input> else { preconditionFailure("harness input mistyped") }
@@ -63,6 +77,13 @@ public final class OperatorTestHarness<Input: Sendable, Output: Sendable> {
 
     /// The first error an operator reported, if any.
     public var failure: JobFailure? { failures.failure }
+
+    /// The operators' state as a checkpoint taken now would hold it: keyed state by key group, and operator
+    /// state such as watermarks.
+    public func snapshot() throws -> TaskSnapshot {
+        checkpointID += 1
+        return try checkpointing.takeSnapshot(checkpointID: checkpointID)
+    }
 }
 
 /// Collects what reaches it.
@@ -93,13 +114,14 @@ private final class HarnessChain {
     let metrics: JobMetrics
     let failures: FailureSlot
     let backend = TaskStateBackend()
-    lazy var checkpointing = TaskCheckpointing(
-        coordinator: nil, instance: TaskInstanceID(task: "harness", subtask: 0), maxParallelism: maxParallelism,
-        keyGroups: 0...(maxParallelism - 1), restored: nil, backend: backend)
+    let checkpointing: TaskCheckpointing
     var sideCollectors: [String: AnyObject] = [:]
 
     init(graph: LogicalGraph, resultNode: Int, resultDownstream: AnyObject, maxParallelism: Int, metrics: JobMetrics,
-         failures: FailureSlot) {
+         failures: FailureSlot, restored: RestoredState?) {
+        checkpointing = TaskCheckpointing(
+            coordinator: nil, instance: TaskInstanceID(task: "harness", subtask: 0), maxParallelism: maxParallelism,
+            keyGroups: 0...(maxParallelism - 1), restored: restored, backend: backend)
         self.graph = graph
         self.resultNode = resultNode
         self.resultDownstream = resultDownstream
