@@ -30,7 +30,7 @@ ALLOWED_LATENESS_MS = 60_000
 # it alone: W(r) = floor((max ts before r - 5000 - 1) / 1000) * 1000.
 WATERMARK_GRANULARITY_MS = 1_000
 
-TABLES = ("sales_per_minute", "merchant_activity", "rejected", "late_events")
+TABLES = ("sales_per_minute", "merchant_activity", "daily_client_summary", "rejected", "late_events")
 
 # --------------------------------------------------------------------------------------------------------
 # Expected results, in SQL. Input: input_lines(line_no BIGINT 1-based, raw BLOB = the bytes of the line
@@ -201,8 +201,14 @@ ma_windows AS (
            3600000 AS window_size
     FROM valid_payments CROSS JOIN range(12) AS slides(k)
 ),
+-- daily_client_summary: 1-day tumbling windows (UTC days), start = floor(ts / 86400000) * 86400000.
+dcs_windows AS (
+    SELECT 'daily_client_summary' AS operator, line_no, (ts // 86400000) * 86400000 AS window_start,
+           86400000 AS window_size
+    FROM valid_payments
+),
 all_windows AS (
-    SELECT * FROM spm_windows UNION ALL SELECT * FROM ma_windows
+    SELECT * FROM spm_windows UNION ALL SELECT * FROM ma_windows UNION ALL SELECT * FROM dcs_windows
 )
 SELECT w.operator, w.line_no, w.window_start, w.window_start + w.window_size AS window_end,
        p.wm - (w.window_start + w.window_size - 1)                            AS lateness_ms,
@@ -238,8 +244,26 @@ SELECT strftime(epoch_ms(window_end), '%Y-%m-%dT%H:%M:%S.%gZ')   AS window_end, 
 FROM on_time
 GROUP BY ALL;
 
--- late_events: one row per (record, operator) for which the record was dropped: sales_per_minute when
--- its one window is late, merchant_activity only when all 12 of its windows are late.
+-- daily_client_summary: by (day, customer_id, service) over the non-late records: count, sum, min and max
+-- of amount, first and last ts (by event time, not by arrival). The job also upserts early rows while a day
+-- is open; the materialized table must hold these final values.
+CREATE TEMP TABLE expected_daily_client_summary AS
+WITH on_time AS (
+    SELECT w.window_start, p.*
+    FROM window_assignments w JOIN valid_payments p USING (line_no)
+    WHERE w.operator = 'daily_client_summary' AND NOT w.is_late
+)
+SELECT strftime(epoch_ms(window_start), '%Y-%m-%d') AS day, customer_id, service,
+       count(*) AS tx_count, sum(amount_cents)::HUGEINT AS amount_sum_cents,
+       min(amount_cents) AS amount_min_cents, max(amount_cents) AS amount_max_cents,
+       strftime(epoch_ms(min(ts)), '%Y-%m-%dT%H:%M:%S.%gZ') AS first_ts,
+       strftime(epoch_ms(max(ts)), '%Y-%m-%dT%H:%M:%S.%gZ') AS last_ts
+FROM on_time
+GROUP BY ALL;
+
+-- late_events: one row per (record, operator) for which the record was dropped: sales_per_minute and
+-- daily_client_summary when its one window is late, merchant_activity only when all 12 of its windows are
+-- late.
 CREATE TEMP TABLE expected_late_events AS
 WITH dropped AS (
     SELECT operator, line_no
@@ -293,6 +317,9 @@ def compute_expected(input_path):
     exp["merchant_activity"] = {
         (we, m): (ws, n, int(s))
         for we, m, ws, n, s in con.execute("SELECT * FROM expected_merchant_activity").fetchall()}
+    exp["daily_client_summary"] = {
+        (d, c, sv): (n, int(s), mn, mx, f, l)
+        for d, c, sv, n, s, mn, mx, f, l in con.execute("SELECT * FROM expected_daily_client_summary").fetchall()}
     exp["rejected"] = collections.Counter(
         (n, raw) for n, raw, _ in con.execute("SELECT * FROM expected_rejected").fetchall())
     exp["late_events"] = collections.Counter(
@@ -306,6 +333,9 @@ def compute_expected(input_path):
     stats["partially_late"] = con.execute(
         "SELECT count(*) FROM (SELECT line_no FROM window_assignments WHERE operator = 'merchant_activity' "
         "GROUP BY line_no HAVING bool_or(is_late) AND NOT bool_and(is_late))").fetchone()[0]
+    stats["daily_lateness_updates"] = con.execute(
+        "SELECT count(*) FROM window_assignments WHERE operator = 'daily_client_summary' AND NOT is_late "
+        "AND lateness_ms >= 0").fetchone()[0]
     stats["reasons"] = con.execute(
         "SELECT reject_reason, count(*) FROM expected_rejected GROUP BY ALL ORDER BY 2 DESC").fetchall()
     stats["ambiguous_input"] = con.execute(
@@ -397,6 +427,8 @@ def _only_fields(row, allowed):
 SPM_FIELDS = ("window_start", "channel", "country", "tx_count", "amount_sum", "amount_max",
               "unique_customers", "updated_at")
 MA_FIELDS = ("window_start", "window_end", "merchant_id", "tx_count", "amount_sum", "updated_at")
+DCS_FIELDS = ("day", "customer_id", "service", "tx_count", "amount_sum", "amount_min", "amount_max", "first_ts",
+              "last_ts", "updated_at")
 REJ_FIELDS = ("raw", "reason", "source", "position", "received_at")
 PAYMENT_FIELDS = ("event_id", "ts", "customer_id", "merchant_id", "service", "amount", "currency", "channel",
                   "country", "lat", "lon", "device_id", "beneficiary_id")
@@ -418,6 +450,15 @@ def norm_merchant(row, warnings):
     return key, (_str(row, "window_start"), _int(row, "tx_count"), _cents(row, "amount_sum", True, warnings))
 
 
+def norm_daily(row, warnings):
+    _only_fields(row, DCS_FIELDS)
+    _str(row, "updated_at")
+    key = (_str(row, "day"), _str(row, "customer_id"), _str(row, "service"))
+    return key, (_int(row, "tx_count"), _cents(row, "amount_sum", True, warnings),
+                 _cents(row, "amount_min", True, warnings), _cents(row, "amount_max", True, warnings),
+                 _str(row, "first_ts"), _str(row, "last_ts"))
+
+
 def norm_rejected(row, warnings):
     _only_fields(row, REJ_FIELDS)
     _str(row, "received_at")
@@ -435,7 +476,7 @@ def norm_late(row, warnings):
     _only_fields(row, LATE_FIELDS)
     _str(row, "watermark")  # informational, never compared
     operator = _str(row, "operator")
-    if operator not in ("sales_per_minute", "merchant_activity"):
+    if operator not in ("sales_per_minute", "merchant_activity", "daily_client_summary"):
         raise RowError(f"operator: unexpected {operator!r}")
     return (operator, _str(row, "event_id"), _int(row, "ts"), _str(row, "customer_id"),
             _str(row, "merchant_id"), _str(row, "service"), _cents(row, "amount", False, warnings),
@@ -445,8 +486,8 @@ def norm_late(row, warnings):
 
 
 NORMALIZERS = {"sales_per_minute": norm_sales, "merchant_activity": norm_merchant,
-               "rejected": norm_rejected, "late_events": norm_late}
-KEYED = {"sales_per_minute", "merchant_activity"}
+               "daily_client_summary": norm_daily, "rejected": norm_rejected, "late_events": norm_late}
+KEYED = {"sales_per_minute", "merchant_activity", "daily_client_summary"}
 
 
 def read_output_table(out_dir, table):
@@ -525,6 +566,12 @@ def describe(table, item):
         if v is None:
             return f"{key}"
         return f"{key} window_start={v[0]} tx_count={v[1]} amount_sum={fmt_cents(v[2])}"
+    if table == "daily_client_summary":
+        key, v = item
+        if v is None:
+            return f"{key}"
+        return (f"{key} tx_count={v[0]} amount_sum={fmt_cents(v[1])} amount_min={fmt_cents(v[2])} "
+                f"amount_max={fmt_cents(v[3])} first_ts={v[4]} last_ts={v[5]}")
     if table == "rejected":
         n, raw = item
         return f"line {n}: {raw[:120]!r}"
@@ -603,6 +650,12 @@ def dump_expected(exp, out_dir, input_path):
         for (we, m), (ws, n, s) in sorted(exp["merchant_activity"].items()):
             f.write(f'{{"window_start":{json.dumps(ws)},"window_end":{json.dumps(we)},"merchant_id":{json.dumps(m)},'
                     f'"tx_count":{n},"amount_sum":{money(s)},"updated_at":"1970-01-01T00:00:00.000Z"}}\n')
+    with open(os.path.join(out_dir, "daily_client_summary", "part-0.jsonl"), "w") as f:
+        for (d, c, sv), (n, s, mn, mx, first, last) in sorted(exp["daily_client_summary"].items()):
+            f.write(f'{{"day":{json.dumps(d)},"customer_id":{json.dumps(c)},"service":{json.dumps(sv)},'
+                    f'"tx_count":{n},"amount_sum":{money(s)},"amount_min":{money(mn)},"amount_max":{money(mx)},'
+                    f'"first_ts":{json.dumps(first)},"last_ts":{json.dumps(last)},'
+                    f'"updated_at":"1970-01-01T00:00:00.000Z"}}\n')
     with open(os.path.join(out_dir, "rejected", "part-0.jsonl"), "w") as f:
         for (n, raw), c in sorted(exp["rejected"].items()):
             for _ in range(c):
@@ -640,7 +693,9 @@ def main(argv=None):
                 f"{sum(exp['rejected'].values())} rejected; late: "
                 f"{late.get('sales_per_minute', 0)} for sales_per_minute, "
                 f"{late.get('merchant_activity', 0)} for merchant_activity "
-                f"({st['partially_late']} more only partly late for merchant_activity)")
+                f"({st['partially_late']} more only partly late for merchant_activity), "
+                f"{late.get('daily_client_summary', 0)} for daily_client_summary "
+                f"({st['daily_lateness_updates']} more after their day fired, within the allowed lateness)")
     report.info("expected: " + ", ".join(f"{t} {count_rows(t, exp[t])} rows" for t in TABLES))
     if st["reasons"]:
         report.info("rejections by rule: " + "; ".join(f"{r} x{n}" for r, n in st["reasons"]))

@@ -117,6 +117,11 @@ def spm_window(ts):
     return start, start + 60_000
 
 
+def day_window(ts):
+    start = ts // 86_400_000 * 86_400_000
+    return start, start + 86_400_000
+
+
 def ma_windows(ts):
     base = ts // 300_000 * 300_000
     return [(base - k * 300_000, base - k * 300_000 + 3_600_000) for k in range(12)]
@@ -142,7 +147,9 @@ def compute(lines):
             rejected[(n, raw.decode("utf-8", "replace"))] += 1
     spm = collections.defaultdict(lambda: [0, 0, 0, set()])
     ma = collections.defaultdict(lambda: [0, 0])
+    dcs = {}  # (day, customer, service) -> [count, sum, min, max, first ts, last ts]
     late = []  # (operator, record, watermark)
+    daily_lateness_updates = 0
     max_ts = None
     for n, r in valid:
         wm = None if max_ts is None else watermark(max_ts)
@@ -166,11 +173,25 @@ def compute(lines):
             acc[1] += r["amount_cents"]
         if all_late:
             late.append(("merchant_activity", r, wm))
+        start, end = day_window(r["ts"])
+        if is_late(wm, end):
+            late.append(("daily_client_summary", r, wm))
+        else:
+            daily_lateness_updates += wm is not None and wm >= end - 1
+            key = (iso(start)[:10], r["customer_id"], r["service"])
+            c, ts = r["amount_cents"], r["ts"]
+            acc = dcs.setdefault(key, [0, 0, c, c, ts, ts])
+            acc[0] += 1
+            acc[1] += c
+            acc[2], acc[3] = min(acc[2], c), max(acc[3], c)
+            acc[4], acc[5] = min(acc[4], ts), max(acc[5], ts)
     return {
         "sales_per_minute": {k: (v[0], v[1], v[2], len(v[3])) for k, v in spm.items()},
         "merchant_activity": {k: v for k, v in ma.items()},
+        "daily_client_summary": {k: (n, s, mn, mx, iso(f), iso(l)) for k, (n, s, mn, mx, f, l) in dcs.items()},
         "rejected": rejected,
         "late_events": late,
+        "daily_lateness_updates": daily_lateness_updates,
         "valid": valid,
     }
 
@@ -283,7 +304,9 @@ def generate(seed, count):
     """Returns (lines as bytes, labels). label: 'valid', 'valid:<edge>', 'late', 'ooo' or 'invalid:<kind>'."""
     rnd = random.Random(seed)
     lines, labels = [], []
-    max_ts, clock = None, T0
+    # From 3 h before midnight: the day 2025-12-31 closes during the input, with records on time for it,
+    # updating it within the allowed lateness, and late for it.
+    max_ts, clock = None, T0 - 3 * 3_600_000
     invalid_kinds = list(INVALID_KINDS)
     valid_edges = list(VALID_EDGES)
     for i in range(count):
@@ -299,6 +322,10 @@ def generate(seed, count):
         p = rnd.random()
         if p < 0.12 and max_ts is not None:                                      # out of order, < 4.5 s
             ts, label = max_ts - rnd.randint(1, 4_499), "ooo"
+        elif max_ts is not None and T0 + 7_000 <= max_ts < T0 + 50_000 and p < 0.5:
+            # Just after the day 2025-12-31 fired (the watermark is past midnight), within its allowed lateness:
+            # the day's row is updated, while the record is late for its minute.
+            ts, label = T0 - rnd.randint(1, 4_000), "late"
         elif p < 0.16 and max_ts is not None:                                    # clearly late
             # Anywhere from just on time to late everywhere: the watermark rule is exact, so records right at
             # the lateness limit are fair game.
@@ -361,6 +388,19 @@ def write_output(out, exp, input_path, parts, seed):
             emit("merchant_activity", part_of(key, parts), t, row(n + 2, s - 1))
             t += rnd.random()
         emit("merchant_activity", part_of(key, parts), t, row(n, s))
+    for key, (n, s, mn, mx, first, last) in exp["daily_client_summary"].items():
+        day, cust, svc = key
+        t = rnd.random()
+
+        def row(n, s, mn, mx, first, last):
+            return (f'{{"day":"{day}","customer_id":{json.dumps(cust, ensure_ascii=False)},"service":"{svc}",'
+                    f'"tx_count":{n},"amount_sum":{money(s)},"amount_min":{money(mn)},"amount_max":{money(mx)},'
+                    f'"first_ts":"{first}","last_ts":"{last}","updated_at":{now}}}')
+        if rnd.random() < 0.5:  # early results while the day was open, superseded by the final one
+            for k in range(rnd.randint(1, 3)):
+                emit("daily_client_summary", part_of(key, parts), t, row(max(n - 1 - k, 1), s - 1, mn, mx, first, first))
+                t += rnd.random()
+        emit("daily_client_summary", part_of(key, parts), t, row(n, s, mn, mx, first, last))
     for (n, raw), c in exp["rejected"].items():
         for _ in range(c):
             emit("rejected", n % parts, n, json.dumps({"raw": raw, "reason": "invalid record", "source": "payments",
@@ -377,7 +417,7 @@ def write_output(out, exp, input_path, parts, seed):
                 f.append((k, json.dumps(r[k])))
         f += [("operator", json.dumps(op)), ("watermark", json.dumps(iso(wm)))]
         emit("late_events", part_of(r["event_id"], parts), i, jline(f))
-    for table in ("sales_per_minute", "merchant_activity", "rejected", "late_events"):
+    for table in ("sales_per_minute", "merchant_activity", "daily_client_summary", "rejected", "late_events"):
         os.makedirs(os.path.join(out, table), exist_ok=True)
     for (table, part), rows in files.items():
         with open(os.path.join(out, table, f"part-{part}.jsonl"), "w") as fh:
@@ -415,6 +455,16 @@ def corrupt_value(out):
     m = re.search(r'"amount_sum":(\d+)\.(\d\d)', lines[-1])
     cents = int(m.group(1)) * 100 + int(m.group(2)) + 1
     lines[-1] = lines[-1].replace(m.group(0), f'"amount_sum":{money(cents)}')
+    _write(p, lines)
+
+
+def corrupt_daily(out):
+    """last_ts of one materialized daily_client_summary row moved by 1 ms."""
+    p = _parts(out, "daily_client_summary")[0]
+    lines = _lines(p)
+    m = re.search(r'"last_ts":"([^"]*)\.(\d\d\d)Z"', lines[-1])
+    ms = (int(m.group(2)) + 1) % 1000
+    lines[-1] = lines[-1].replace(m.group(0), f'"last_ts":"{m.group(1)}.{ms:03d}Z"')
     _write(p, lines)
 
 
@@ -547,11 +597,14 @@ def main():
           f"{len(VALID_EDGES)} valid edge cases" if not mismatch else f"first mismatch: line {mismatch[0]}")
     late_ops = collections.Counter(op for op, _, _ in exp["late_events"])
     kinds_seen = {lab for lab in labels}
-    check(late_ops["sales_per_minute"] > 0 and late_ops["merchant_activity"] > 0
+    check(exp["daily_lateness_updates"] > 0
+          and late_ops["sales_per_minute"] > 0 and late_ops["merchant_activity"] > 0
           and late_ops["sales_per_minute"] > late_ops["merchant_activity"]
+          and late_ops["daily_client_summary"] > 0 and len({k[0] for k in exp["daily_client_summary"]}) == 2
           and all("invalid:" + k in kinds_seen for k in INVALID_KINDS)
           and all("valid:" + k in kinds_seen for k in VALID_EDGES),
-          "input coverage", f"late: {dict(late_ops)}, "
+          "input coverage", f"late: {dict(late_ops)}, day updated within the allowed lateness: "
+          f"{exp['daily_lateness_updates']}, "
           f"out-of-order: {labels.count('ooo')}")
 
     # 2. Fake outputs: two different physical layouts of the same tables.
@@ -572,6 +625,7 @@ def main():
     first_valid = exp["valid"][0][0]
     corruptions = [
         ("one value changed", corrupt_value, "FAIL [bad] sales_per_minute:"),
+        ("a daily last_ts changed", corrupt_daily, "FAIL [bad] daily_client_summary:"),
         ("one row dropped", drop_row, "FAIL [bad] merchant_activity:"),
         ("a late record duplicated", duplicate_late, "FAIL [bad] late_events:"),
         ("a late record with the wrong operator", wrong_operator_late, "FAIL [bad] late_events:"),

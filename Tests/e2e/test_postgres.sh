@@ -62,8 +62,14 @@ dump() {
         'window_end', $(iso window_end), 'merchant_id', merchant_id, 'tx_count', tx_count, 'amount_sum', amount_sum,
         'updated_at', $(iso updated_at)) FROM merchant_activity ORDER BY window_end, merchant_id" \
         >"$out/merchant_activity/part-0-999999999.jsonl"
+    mkdir -p "$out/daily_client_summary"
+    psql -h 127.0.0.1 -p "$PORT" -U postgres -d "$db" -At -c "SELECT json_build_object('day', to_char(day, 'YYYY-MM-DD'),
+        'customer_id', customer_id, 'service', service, 'tx_count', tx_count, 'amount_sum', amount_sum,
+        'amount_min', amount_min, 'amount_max', amount_max, 'first_ts', $(iso first_ts), 'last_ts', $(iso last_ts),
+        'updated_at', $(iso updated_at)) FROM daily_client_summary ORDER BY day, customer_id, service" \
+        >"$out/daily_client_summary/part-0-999999999.jsonl"
 }
-staged() { psql -h 127.0.0.1 -p "$PORT" -U postgres -d "$1" -At -c "SELECT (SELECT count(*) FROM kvstream_stage_sales_per_minute) + (SELECT count(*) FROM kvstream_stage_merchant_activity)"; }
+staged() { psql -h 127.0.0.1 -p "$PORT" -U postgres -d "$1" -At -c "SELECT (SELECT count(*) FROM kvstream_stage_sales_per_minute) + (SELECT count(*) FROM kvstream_stage_merchant_activity) + (SELECT count(*) FROM kvstream_stage_daily_client_summary)"; }
 referee() { python3 "$HERE/referee.py" --input events.jsonl "${@/#/--output=}" | grep -E "^(FAIL|referee:)"; }
 
 # 1. Uninterrupted.
