@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the `realtime-aggregations` job: generate payments, run the job bounded at
-# parallelism 1 and 4 with JSON-lines sinks, and check both outputs with the DuckDB referee.
+# parallelism 1 and 4 with JSON-lines sinks, and check both outputs with the DuckDB referee. Then two unbounded
+# runs that never reach the end of the day show daily_client_summary's early firing: rows committed and updated
+# while the day is open, and equal to the referee's once every record was read.
 #
 #   Tests/e2e/test_aggregations.sh
 #
@@ -112,5 +114,96 @@ done
 if [[ ${#outputs[@]} -gt 0 ]]; then
     run_checker referee "$PYTHON" "$HERE/referee.py" --input "$T/events.jsonl" "${outputs[@]}"
 fi
+
+# 4. Early firing of daily_client_summary, in runs that never reach the end of the day in event time (events
+#    start at 2026-01-01T00:00:00Z and move about a second per second), stopped with SIGTERM.
+#
+# unbounded NAME SOURCE_ARGS...: starts the job without --bounded (jsonl sinks into $T/NAME, checkpoints every
+# second), its pid in $job_pid.
+unbounded() {
+    local name=$1
+    shift
+    echo "+ kvstream run realtime-aggregations $* (unbounded, into $T/$name)"
+    "$KVSTREAM_BIN" run realtime-aggregations "$@" \
+        --set sinks.postgres.type=jsonl --set sinks.postgres.path="$T/$name" \
+        --set sinks.lake.type=jsonl --set sinks.lake.path="$T/$name" \
+        --set checkpoint.dir="$T/ckpt-$name" --set checkpoint.interval=1s --set state.backend=memory \
+        >"$T/$name.log" 2>&1 &
+    job_pid=$!
+}
+# stop NAME: SIGTERM, which must end the run with exit 0.
+stop() {
+    kill -TERM "$job_pid" 2>/dev/null
+    local rc=0
+    wait "$job_pid" || rc=$?
+    if [[ $rc -eq 0 ]]; then pass "$1: stopped with SIGTERM, exit 0"; else fail "$1: exit $rc after SIGTERM (log: $T/$1.log)"; fi
+}
+# daily_early OUT: what the committed daily_client_summary lines show: "ROWS_OF_2026-01-01 UPDATED_KEYS OTHER_DAYS"
+# (rows of the open day; keys whose tx_count grew in a later line; rows of days other than 2025-12-31/2026-01-01).
+daily_early() {
+    "$PYTHON" - "$1/daily_client_summary" <<'PY'
+import glob, json, os, re, sys
+rows, counts, updated, other = 0, {}, set(), 0
+def order(p):
+    m = re.fullmatch(r"part-(\d+)-(\d+)\.jsonl", os.path.basename(p))
+    return (int(m.group(2)), int(m.group(1))) if m else (-1, 0)
+for p in sorted(glob.glob(os.path.join(sys.argv[1], "part-*.jsonl")), key=order):
+    for line in open(p):
+        r = json.loads(line)
+        key = (r["day"], r["customer_id"], r["service"])
+        if r["day"] == "2026-01-01":
+            rows += 1
+        elif r["day"] != "2025-12-31":
+            other += 1
+        if key in counts and r["tx_count"] > counts[key]:
+            updated.add(key)
+        counts[key] = r["tx_count"]
+print(rows, len(updated), other)
+PY
+}
+
+# 4a. A generator at 1,000 events/s (event time: 1,000 events a second) for about 20 s: rows of the open day are
+#     committed while the job runs, and rows of keys that changed again are upserted again at a later firing.
+unbounded early --set sources.payments.type=generator --set sources.payments.rate=1000 --set sources.payments.seed=3
+start=$SECONDS
+seen=(0 0 0)
+while [[ $((SECONDS - start)) -lt 40 ]] && kill -0 "$job_pid" 2>/dev/null; do
+    sleep 1
+    read -r -a seen <<<"$(daily_early "$T/early" 2>/dev/null || echo 0 0 0)"
+    [[ ${seen[1]} -gt 0 && $((SECONDS - start)) -ge 15 ]] && break
+done
+running=0
+kill -0 "$job_pid" 2>/dev/null && running=1
+watermark=$(grep -o 'watermark [0-9T:.-]*Z' "$T/early.log" | tail -1 || true)
+if [[ $running -eq 1 && ${seen[0]} -gt 0 && ${seen[1]} -gt 0 && ${seen[2]} -eq 0 ]]; then
+    pass "early firing: after $((SECONDS - start)) s of a running job, ${seen[0]} daily_client_summary lines of the open day 2026-01-01 committed (${watermark:-no watermark yet}), ${seen[1]} keys upserted again with a larger tx_count"
+else
+    fail "early firing: after $((SECONDS - start)) s (job running: $running, ${watermark:-no watermark}), lines of 2026-01-01 ${seen[0]}, keys upserted again ${seen[1]}, lines of other days ${seen[2]} (log: $T/early.log)"
+fi
+stop early
+
+# 4b. The events file of step 1, read by an unbounded run: once every record was read and fired early, the
+#     committed daily_client_summary equals the referee's final table, although its day has not ended.
+#     Polled for up to 40 s (an early firing every 10 s, a checkpoint every second); checked again after SIGTERM.
+unbounded open --set sources.payments.type=file --set sources.payments.path="$T/events.jsonl"
+start=$SECONDS
+converged=0
+while [[ $((SECONDS - start)) -lt 40 ]] && kill -0 "$job_pid" 2>/dev/null; do
+    sleep 2
+    if "$PYTHON" "$HERE/referee.py" --input "$T/events.jsonl" --output "$T/open" --tables daily_client_summary \
+        >"$T/open-poll.log" 2>&1; then
+        converged=1
+        break
+    fi
+done
+if [[ $converged -eq 1 ]]; then
+    pass "open day: the early rows of daily_client_summary equal DuckDB's within $((SECONDS - start)) s, the job still running"
+else
+    grep -E '^FAIL' "$T/open-poll.log" | head -3
+    fail "open day: the early rows of daily_client_summary did not converge to DuckDB's within 40 s (log: $T/open.log)"
+fi
+stop open
+run_checker referee-open "$PYTHON" "$HERE/referee.py" --input "$T/events.jsonl" --output "$T/open" \
+    --tables daily_client_summary
 
 finish
