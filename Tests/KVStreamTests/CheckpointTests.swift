@@ -25,6 +25,34 @@ import Testing
         #expect(try SnapshotFile.decode(SnapshotFile.encode(empty), origin: "test").storeCheckpoint == nil)
     }
 
+    @Test func crc32MatchesTheBytewiseDefinition() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(CRC32.checksum([UInt8]()) == 0)
+        // Every length around the 8-byte steps, slices at odd offsets, seeds, and a non-contiguous sequence.
+        var table = [UInt32](repeating: 0, count: 256)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            table[i] = c
+        }
+        func reference(_ bytes: some Sequence<UInt8>, seed: UInt32 = 0) -> UInt32 {
+            var crc = ~seed
+            for b in bytes { crc = table[Int((crc ^ UInt32(b)) & 0xff)] ^ (crc >> 8) }
+            return ~crc
+        }
+        var generator = SystemRandomNumberGenerator()
+        let data = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for length in 0..<70 {
+            for offset in [0, 1, 3] {
+                let slice = data[offset..<(offset + length)]
+                #expect(CRC32.checksum(slice) == reference(slice))
+                #expect(CRC32.checksum(slice, seed: 0xDEAD_BEEF) == reference(slice, seed: 0xDEAD_BEEF))
+            }
+        }
+        #expect(CRC32.checksum(data) == reference(data))
+        #expect(CRC32.checksum(data.lazy.map { $0 }) == reference(data))
+    }
+
     @Test func corruptSnapshotsAreRefused() {
         var bytes = SnapshotFile.encode(sample())
         bytes[bytes.count / 2] ^= 0x40
