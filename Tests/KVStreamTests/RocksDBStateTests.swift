@@ -69,4 +69,60 @@ extension RuntimeTests {
         #expect(try other.get(copy, key: [0, 5, 1]) == [5])
         #expect(try other.get(copy, key: [0, 100, 1]) == nil)  // key group 100 belongs to another instance
     }
+
+    /// A large window that outlives a checkpoint (a day of many customers) is written whole once, then only its
+    /// changed keys at each write-back; small windows are still written whole. The store ends equal either way.
+    @Test func largeLongLivedWindowsWriteBackOnlyChangedKeys() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kvstream-rocks-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = CountingStore(try RocksDBStateStore(directory: root))
+        let backend = TaskStateBackend(store: store, cacheLimit: 1_000_000)
+        let table = backend.windowTable("op::windows", key: String.self, accumulator: Int64.self)
+        let day = TimeWindow(start: 0, end: 86_400_000)
+        let minute = TimeWindow(start: 0, end: 60_000)
+        let keys = (0..<5_000).map { "c\($0)" }
+        for key in keys { table.update(key, day) { $0 = 1 } }
+        for key in keys.prefix(100) { table.update(key, minute) { $0 = 1 } }
+        table.writeBack()
+        #expect(store.puts == 5_100)
+        for key in ["c1", "c2", "c1"] { table.update(key, day) { $0! += 1 } }
+        table.update("c3", minute) { $0! += 1 }
+        store.puts = 0
+        table.writeBack()
+        #expect(store.puts == 2 + 100)  // two keys of the day, the whole minute
+        table.writeBack()
+        #expect(store.puts == 2 + 100)  // nothing changed since
+        table.removeWindow(minute)
+        #expect(table.get("c1", day) == 3)
+        var stored: [String: Int64] = [:]
+        try store.scan(table.backing!.table, prefix: StoreBinding.windowPrefix(day)) { k, v in
+            let (key, value) = table.decodeStored(day, k, v)!
+            stored[key] = value
+            return true
+        }
+        #expect(stored.count == 5_000 && stored["c1"] == 3 && stored["c2"] == 2 && stored["c3"] == 1)
+    }
+}
+
+/// A store that counts the puts written through it.
+final class CountingStore: StateStore {
+    let inner: StateStore
+    var puts = 0
+
+    init(_ inner: StateStore) { self.inner = inner }
+
+    func table(_ name: String) throws -> StoreTableID { try inner.table(name) }
+    func get(_ table: StoreTableID, key: [UInt8]) throws -> [UInt8]? { try inner.get(table, key: key) }
+    func write(_ batch: StoreBatch) throws {
+        puts += batch.operations.filter { $0.value != nil }.count
+        try inner.write(batch)
+    }
+    func scan(
+        _ table: StoreTableID, prefix: [UInt8], _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws { try inner.scan(table, prefix: prefix, body) }
+    func checkpoint(to directory: String) throws { try inner.checkpoint(to: directory) }
+    func ingest(checkpoint directory: String, keyGroups: ClosedRange<Int>, include: (String) -> Bool) throws -> [String] {
+        try inner.ingest(checkpoint: directory, keyGroups: keyGroups, include: include)
+    }
+    var approximateSize: Int { inner.approximateSize }
 }

@@ -101,18 +101,39 @@ extension WindowTable {
         write(batch, backing)
     }
 
-    /// Writes the accumulators of every window changed since the last write-back, and deletes removed ones.
+    /// Windows with more cached entries than this at a write-back are tracked per key from then on.
+    static var keyTrackingThreshold: Int { 4_096 }
+
+    /// Writes the accumulators changed since the last write-back (whole windows, or the changed keys of the
+    /// windows tracked per key), and deletes removed ones.
     func writeBack() {
-        guard let backing, !dirtyWindows.isEmpty else { return }
+        guard let backing, !dirtyWindows.isEmpty || !removed.isEmpty || changedKeys.values.contains(where: { !$0.isEmpty })
+        else { return }
         var batch = StoreBatch()
         for window in dirtyWindows {
-            for (key, value) in byWindow[window] ?? [:] {
+            let cachedKeys = byWindow[window] ?? [:]
+            for (key, value) in cachedKeys {
                 batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
             }
-            for key in removed[window] ?? [] where byWindow[window]?[key] == nil {
+            spilled.insert(window)
+            if cachedKeys.count > Self.keyTrackingThreshold { changedKeys[window] = [] }
+        }
+        for (window, keys) in changedKeys where !keys.isEmpty && !dirtyWindows.contains(window) {
+            // A changed key missing from the cache was evicted (and written then) or removed (deleted below).
+            guard let cachedKeys = byWindow[window] else { continue }
+            for key in keys {
+                if let value = cachedKeys[key] {
+                    batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
+                }
+            }
+        }
+        for (window, keys) in removed {
+            for key in keys where byWindow[window]?[key] == nil {
                 batch.delete(backing.table, key: backing.windowKey(window, key))
             }
-            spilled.insert(window)
+        }
+        for window in Array(changedKeys.keys) where changedKeys[window]?.isEmpty == false {
+            changedKeys[window]!.removeAll(keepingCapacity: true)
         }
         dirtyWindows.removeAll()
         removed.removeAll()
