@@ -73,12 +73,19 @@ public final class SnapshotBuilder {
         _ name: String, key: K, namespace: N, value: V
     ) {
         scratch.reset()
+        namespace.encode(to: &scratch)
+        addKeyed(name, key: key, encodedNamespace: scratch.bytes, value: value)
+    }
+
+    /// As ``addKeyed(_:key:namespace:value:)`` with the namespace already encoded, for many entries of one
+    /// namespace (the keys of a window): the bytes are shared instead of encoded and allocated per entry.
+    public func addKeyed<K: BinaryCodable, V: BinaryCodable>(
+        _ name: String, key: K, encodedNamespace namespaceBytes: [UInt8], value: V
+    ) {
+        scratch.reset()
         key.encode(to: &scratch)
         let keyBytes = scratch.bytes
         let group = keyBytes.withUnsafeBytes { KeyGroup.of(encodedKey: $0, maxParallelism: maxParallelism) }
-        scratch.reset()
-        namespace.encode(to: &scratch)
-        let namespaceBytes = scratch.bytes
         scratch.reset()
         value.encode(to: &scratch)
         snapshot.keyed.append(

@@ -144,7 +144,10 @@ extension KeyedValueTable: SnapshottableTable {
 extension WindowTable: SnapshottableTable {
     func snapshot(_ name: String, into builder: SnapshotBuilder) {
         for window in windows {
-            forEach(in: window) { k, a in builder.addKeyed(name, key: k, namespace: window, value: a) }
+            var w = BinaryWriter()
+            window.encode(to: &w)
+            let namespace = w.bytes
+            forEach(in: window) { k, a in builder.addKeyed(name, key: k, encodedNamespace: namespace, value: a) }
         }
     }
 
