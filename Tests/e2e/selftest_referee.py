@@ -521,9 +521,10 @@ def split_key(out):
 
 
 def money_format(out):
+    """3 decimals in the last line of a file: the line of its key that ends up in the table."""
     p = _parts(out, "merchant_activity")[0]
     lines = _lines(p)
-    lines[0] = re.sub(r'"amount_sum":(\d+)\.(\d)(\d)', r'"amount_sum":\1.\g<2>\g<3>0', lines[0])
+    lines[-1] = re.sub(r'"amount_sum":(\d+)\.(\d)(\d)', r'"amount_sum":\1.\g<2>\g<3>0', lines[-1])
     _write(p, lines)
 
 
