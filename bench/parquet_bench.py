@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
 """pyarrow's side of the Parquet benchmark (bench/KVStreamBench/ParquetBench.swift).
 
-  parquet_bench.py ROWS.jsonl OURS.parquet WORKDIR --repeats N --row-group-rows N
+  parquet_bench.py ROWS.jsonl WORKDIR --row-group-rows N
 
-Loads the rows the benchmark wrote as JSON lines into an Arrow table of one chunk per column (not timed), then times
-`pq.write_table(table, compression='lz4')` (LZ4_RAW in the file; checked below) with the benchmark's row group
-size, best of N, twice: with pyarrow's defaults (dictionary on every column) and with dictionaries on string
-columns only (the encodings our writer chooses). Checks that our file reads back equal to the table, column by
-column, and that both writers' files say LZ4_RAW. Prints one JSON object.
+Loads the rows the benchmark wrote as JSON lines into an Arrow table of one chunk per column (not timed), prints
+one JSON line ({"pyarrow": version, "rows": n}), then answers requests, one JSON object a line on stdin, one a
+line on stdout, so that the benchmark can alternate its own writes with pyarrow's in the same run:
+
+  {"check": PATH}
+      reads our file back: the columns whose values differ from the table, the codecs of its chunks (asked of
+      DuckDB), and the columns that have a dictionary page (the encodings our writer chose).
+  {"write": "defaults" | "same", "compression": "lz4" | "none", "dictionary": [COLUMNS]}
+      one timed `pq.write_table` of the table to a new file, from the call to the closed file: wall and CPU
+      seconds (`time.perf_counter`, `time.process_time`), the file's size, its codecs and the columns it gave
+      a dictionary page. "defaults" is pyarrow's defaults (a dictionary on every column, 1 MiB pages) but for
+      the compression and the row group size; "same" also takes our writer's encodings (a dictionary on the
+      given columns only, PLAIN for the rest) and page size.
+
+pyarrow's 'lz4' is LZ4_RAW in the file (LZ4 blocks without framing), as ours; checked through the codecs.
 """
 import argparse
 import json
 import os
+import sys
 import time
 
 import duckdb
@@ -33,44 +44,51 @@ def codecs(path):
     return sorted(r[0] for r in rows)
 
 
-def best_write(table, path, repeats, **options):
-    best = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        pq.write_table(table, path, compression="lz4", **options)
-        seconds = time.perf_counter() - start
-        best = seconds if best is None else min(best, seconds)
-    return best, os.path.getsize(path)
+def dictionary_columns(path):
+    """Columns with a dictionary page in any row group."""
+    metadata = pq.ParquetFile(path).metadata
+    found = set()
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for c in range(group.num_columns):
+            if group.column(c).has_dictionary_page:
+                found.add(group.column(c).path_in_schema)
+    return sorted(found)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("rows")
-    parser.add_argument("ours")
     parser.add_argument("workdir")
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--row-group-rows", type=int, required=True)
     args = parser.parse_args()
 
     # One chunk per column, pyarrow's fastest input (the JSON reader returns many).
     table = pj.read_json(args.rows, parse_options=pj.ParseOptions(explicit_schema=SCHEMA)).combine_chunks()
-    ours = pq.read_table(args.ours)
-    mismatched = [f.name for f in SCHEMA if not ours.column(f.name).equals(table.column(f.name))]
+    print(json.dumps({"pyarrow": pa.__version__, "rows": table.num_rows}), flush=True)
 
-    strings = [f.name for f in SCHEMA if f.type == pa.string()]
-    default_path = os.path.join(args.workdir, "pyarrow-default.parquet")
-    strings_path = os.path.join(args.workdir, "pyarrow-strings-dictionary.parquet")
-    default_seconds, default_bytes = best_write(table, default_path, args.repeats, row_group_size=args.row_group_rows)
-    strings_seconds, strings_bytes = best_write(
-        table, strings_path, args.repeats, row_group_size=args.row_group_rows, use_dictionary=strings)
-    print(json.dumps({
-        "pyarrow": pa.__version__,
-        "rows": table.num_rows,
-        "mismatched_columns": mismatched,
-        "codecs": {"ours": codecs(args.ours), "pyarrow": sorted(set(codecs(default_path) + codecs(strings_path)))},
-        "default": {"seconds": default_seconds, "bytes": default_bytes},
-        "strings_dictionary": {"seconds": strings_seconds, "bytes": strings_bytes},
-    }))
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "check" in request:
+            ours = pq.read_table(request["check"])
+            reply = {
+                "mismatched_columns": [f.name for f in SCHEMA if not ours.column(f.name).equals(table.column(f.name))],
+                "codecs": codecs(request["check"]),
+                "dictionary_columns": dictionary_columns(request["check"]),
+            }
+        else:
+            path = os.path.join(args.workdir, f"pyarrow-{request['write']}-{request['compression']}.parquet")
+            options = {"compression": request["compression"], "row_group_size": args.row_group_rows}
+            if request["write"] == "same":
+                options["use_dictionary"] = request["dictionary"]
+            if request.get("page_bytes"):
+                options["data_page_size"] = request["page_bytes"]
+            wall, cpu = time.perf_counter(), time.process_time()
+            pq.write_table(table, path, **options)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            reply = {"wall": wall, "cpu": cpu, "bytes": os.path.getsize(path), "codecs": codecs(path),
+                     "dictionary_columns": dictionary_columns(path)}
+        print(json.dumps(reply), flush=True)
 
 
 if __name__ == "__main__":

@@ -44,27 +44,7 @@ struct Bench {
     /// Our Parquet writer beside pyarrow's on the same rows, in the same run (see ``ParquetBench``).
     static func parquet(_ events: [(value: Payment, timestamp: Int64)], repeats: Int) throws {
         let count = min(events.count, Int(ProcessInfo.processInfo.environment["BENCH_PARQUET_ROWS"] ?? "") ?? 1_000_000)
-        let rows = ParquetBench.rows(events.prefix(count))
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kvstream-bench-parquet-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let options = ParquetWriterOptions()
-        let ours = try measure(repeats) {
-            try ParquetBench.write(rows, to: "\(dir)/kvstream.parquet", options: options)
-        }
-        let pyarrow = try ParquetBench.pyarrow(rows, ours: "\(dir)/kvstream.parquet", in: dir, repeats: repeats,
-                                               rowGroupRows: options.rowGroupRows)
-        let valueBytes = Double(rows.reduce(0) { $0 + $1.valueBytes })
-        func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-        for (label, theirs) in [("defaults", pyarrow.defaults), ("dictionaries on strings only", pyarrow.stringsOnly)] {
-            print(String(
-                format: "parquet write, LZ4_RAW, %d payment rows%@: %d rows/s, %.0f MB/s of values, %@ "
-                    + "(%.2fx pyarrow %@ %@, %d rows/s, %@)",
-                count, cores, Int(Double(count) / ours.seconds), valueBytes / ours.seconds / 1e6, mib(ours.result),
-                theirs.seconds / ours.seconds, pyarrow.version, label, Int(Double(count) / theirs.seconds),
-                mib(theirs.bytes)))
-        }
-        fflush(nil)
+        try ParquetBench.run(events.prefix(count), repeats: repeats, cores: cores)
     }
 
     /// The topic holds the first `BENCH_KAFKA_EVENTS` (2M) events. Each run reads all of it: the raw consumer,
