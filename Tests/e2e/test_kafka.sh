@@ -157,6 +157,14 @@ done
 [[ $(grep -l "restoring realtime-aggregations from checkpoint" aggs[1234].log | wc -l) -gt 0 ]] \
     && pass "a standby took over from the killed leader's checkpoint" || fail "no standby restored a checkpoint"
 check "aggregations after a failover" same-final aggs-single aggs-scale
+# Through Kafka the job's results equal the DuckDB referee's over the same events (the rejected table is left out:
+# its positions are Kafka offsets, not file lines).
+if msg=$(python3 "$HERE/referee.py" --input events.jsonl --output aggs-single \
+        --tables sales_per_minute,merchant_activity,daily_client_summary,late_events 2>&1); then
+    pass "realtime-aggregations through Kafka equals the referee: $(echo "$msg" | tail -1)"
+else
+    fail "realtime-aggregations through Kafka against the referee: $(echo "$msg" | grep FAIL | head -2)"
+fi
 
 # 3. Backpressure: BULK messages of ~400 bytes (64 partitions of up to ~5 MB) that all fail validation go to the
 # `rejected` table, whose sink is throttled to 2 x 10,000 rows/s; realtime-aggregations (one run over all
