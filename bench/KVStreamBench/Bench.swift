@@ -24,7 +24,7 @@ struct Bench {
         _ = cores
         let only = ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? ""
         let requested = Int(ProcessInfo.processInfo.environment["BENCH_EVENTS"] ?? "") ?? 5_000_000
-        let count = only == "hash" ? 0 : requested
+        let count = only == "hash" || only == "jobs" ? 0 : requested
         let repeats = Int(ProcessInfo.processInfo.environment["BENCH_REPEATS"] ?? "") ?? 3
         FileHandle.standardError.write(Data("generating \(count) payments over 100k customers...\n".utf8))
         let events = BenchData.payments(count: count, customers: 100_000)
@@ -39,6 +39,12 @@ struct Bench {
         if (only.isEmpty || only == "kafka") && cores.isEmpty { try await kafka(events, repeats: repeats, parallelisms) }
         if (only.isEmpty || only == "postgres") && cores.isEmpty { try postgres() }
         if only.isEmpty || only == "parquet" { try parquet(events, repeats: repeats) }
+        if (only.isEmpty || only == "jobs") && cores.isEmpty {
+            let env = ProcessInfo.processInfo.environment
+            try await JobsBench.report(
+                events: Int(env["BENCH_JOBS_EVENTS"] ?? "") ?? 1_000_000,
+                fraudEvents: Int(env["BENCH_JOBS_FRAUD_EVENTS"] ?? "") ?? 250_000, only: env["BENCH_JOBS"])
+        }
     }
 
     /// Our Parquet writer beside pyarrow's on the same rows, in the same run (see ``ParquetBench``).
