@@ -44,6 +44,7 @@ test: deps unit-test e2e-test
 
 ## bench: one line per benchmark, `<name>: <events/s> events/s (<ratio>x <baseline>)`. The one-core figures run
 ## pinned with taskset; the others may use both cores (a source task and a window task pipeline on two).
+## The jobs' lines (BENCH_ONLY=jobs, ~4 min) add each job's latency: `<name>, latency ...: p50 <ms> ms, p99 <ms> ms`.
 bench: apt-deps py-deps
 	$(SWIFT) build -c release --product KVStreamBench
 	@taskset -c 0 .build/release/KVStreamBench 2>/dev/null
