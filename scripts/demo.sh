@@ -2,11 +2,13 @@
 # `make demo`: both jobs on the embedded defaults (topology/local.toml: the payments generator, PostgreSQL, the lake
 # under lake/), with live progress. Starts a PostgreSQL of its own under state/postgres when none answers on
 # 127.0.0.1:$KVSTREAM_DEMO_PG_PORT (default 5432). Ctrl-C stops both jobs with a final checkpoint (and the
-# PostgreSQL it started); running it again resumes from there.
+# PostgreSQL it started); running it again resumes from there. KVSTREAM_DEMO_DIR moves state/ and lake/ elsewhere
+# (the end-to-end test runs it in a directory of its own), KVSTREAM_DEMO_ARGS adds --set flags to both runs.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
 BIN=${KVSTREAM_BIN:-.build/release/kvstream}
+[[ $BIN = /* ]] || BIN=$ROOT/$BIN
+cd "${KVSTREAM_DEMO_DIR:-$ROOT}" || exit 1
 PORT=${KVSTREAM_DEMO_PG_PORT:-5432}
 URL="postgresql://postgres@127.0.0.1:$PORT/kvstream"
 JOBS=(fraud-detection realtime-aggregations)
@@ -22,14 +24,14 @@ if [[ -z ${KVSTREAM_PII_KEY:-} ]]; then
     export KVSTREAM_PII_KEY
 fi
 
-source Tests/e2e/pg.sh
+source "$ROOT/Tests/e2e/pg.sh"
 started_pg=""
 if pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
     say "PostgreSQL answers on 127.0.0.1:$PORT: the jobs write there (database kvstream)"
 else
     say "starting PostgreSQL on 127.0.0.1:$PORT, its data under state/postgres (log: state/postgres/server.log)"
     [[ -n $PG_BIN ]] || die "PostgreSQL is not installed: run 'make deps' (apt package postgresql)"
-    pg_start "$ROOT/state/postgres" "$PORT" || die "PostgreSQL did not start: see state/postgres/server.log and state/postgres/initdb.log"
+    pg_start "$PWD/state/postgres" "$PORT" || die "PostgreSQL did not start: see state/postgres/server.log and state/postgres/initdb.log"
     started_pg=1
 fi
 psql_q "$PORT" "select 1 from pg_database where datname = 'kvstream'" | grep -q 1 \
@@ -47,7 +49,7 @@ stop() {
     for job in "${JOBS[@]}"; do
         say "$job: last checkpoint $("$BIN" checkpoints "$job" 2>/dev/null | awk 'NR == 2 { print $1 " at " $2 }')"
     done
-    [[ -n $started_pg ]] && { pg_stop "$ROOT/state/postgres"; say "PostgreSQL stopped (run 'make demo' again to resume)"; }
+    [[ -n $started_pg ]] && { pg_stop "$PWD/state/postgres"; say "PostgreSQL stopped (run 'make demo' again to resume)"; }
     cat <<EOF
 
 Look at the results (run 'make demo' again to resume where it stopped):
@@ -62,7 +64,8 @@ EOF
 trap stop INT TERM
 
 for job in "${JOBS[@]}"; do
-    "$BIN" run "$job" --set sinks.postgres.url="$URL" >"state/demo/$job.out" 2>"state/demo/$job.log" &
+    # shellcheck disable=SC2086 # KVSTREAM_DEMO_ARGS: more --set flags, split on spaces (the test speeds the demo up).
+    "$BIN" run "$job" --set sinks.postgres.url="$URL" ${KVSTREAM_DEMO_ARGS:-} >"state/demo/$job.out" 2>"state/demo/$job.log" &
     pids+=($!)
 done
 say "running ${JOBS[*]} (logs: state/demo/*.log); Ctrl-C stops them"

@@ -184,11 +184,17 @@ final class PostgresCommitter: @unchecked Sendable {
         return try body()
     }
 
+    /// The advisory lock that serialises the sinks' table creation on a database ("kvst" in ASCII).
+    static let ddlLock: Int64 = 0x6B76_7374
+
     func ensureTables(_ tables: PostgresTables) throws {
         try locked {
             guard !created.contains(tables.table) else { return }
-            let sql = "CREATE SCHEMA IF NOT EXISTS \(quoted(schema)); \(PostgresTables.createProgress(schema: schema)); "
-                + "\(tables.createTarget); \(tables.createStaging)"
+            // One implicit transaction (a multi-statement query) under a lock of its own: concurrent CREATE ... IF NOT
+            // EXISTS of the same table (two jobs starting together on one database) can fail on pg_type's unique
+            // index instead of finding the other's table.
+            let sql = "SELECT pg_advisory_xact_lock(\(Self.ddlLock)); CREATE SCHEMA IF NOT EXISTS \(quoted(schema)); "
+                + "\(PostgresTables.createProgress(schema: schema)); \(tables.createTarget); \(tables.createStaging)"
             try connection.withRetry("creating \(tables.table)") { conn throws(PostgresError) in
                 try PGConnection.exec(conn, sql)
             }
