@@ -63,9 +63,9 @@ FROM valid_payments;
 
 -- ===== F2. Evaluation order per customer ==================================================================
 -- The watermark steps: each value of W and the first line that meets it (the source emits the step just
--- before that line). W never decreases along the file.
+-- before that line), per split (part). W never decreases along a split.
 CREATE TEMP TABLE wm_steps AS
-SELECT wm, min(line_no) AS at_line FROM valid_payments WHERE wm IS NOT NULL GROUP BY wm;
+SELECT part, wm, min(line_no) AS at_line FROM valid_payments WHERE wm IS NOT NULL GROUP BY part, wm;
 
 -- A waiting payment is released by the first step with W >= ts (after its own line, since its W < ts), or by
 -- the end of the input; a late one is evaluated at its own line, after that line's release. seq numbers the
@@ -74,7 +74,7 @@ CREATE TEMP TABLE evaluated AS
 WITH released AS (
     SELECT a.*, coalesce(s.at_line, 9223372036854775807) AS eval_at, 0 AS eval_kind
     FROM (SELECT * FROM fraud_arrivals WHERE arrival = 'waiting') a
-    ASOF LEFT JOIN wm_steps s ON a.ts <= s.wm
+    ASOF LEFT JOIN wm_steps s ON a.part = s.part AND a.ts <= s.wm
 ),
 on_arrival AS (
     SELECT *, line_no AS eval_at, 1 AS eval_kind FROM fraud_arrivals WHERE arrival = 'late'
@@ -204,8 +204,34 @@ def score_sql(model):
     return " + ".join(terms)
 
 
-def compute(input_path, model):
-    """A DuckDB connection holding expected_scored, expected_late and referee's checked_lines."""
+def kafka_partition(key, partitions):
+    """The partition Kafka's default partitioner (murmur2, as librdkafka's murmur2 partitioners) gives a key."""
+    m, h = 0x5BD1E995, 0x9747B28C ^ len(key)
+    n4 = len(key) // 4 * 4
+    for i in range(0, n4, 4):
+        k = int.from_bytes(key[i:i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    rest = len(key) - n4
+    if rest == 3:
+        h ^= key[n4 + 2] << 16
+    if rest >= 2:
+        h ^= key[n4 + 1] << 8
+    if rest >= 1:
+        h ^= key[n4]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return (h & 0x7FFFFFFF) % partitions
+
+
+def compute(input_path, model, partitions=0):
+    """A DuckDB connection holding expected_scored, expected_late and referee's checked_lines. With `partitions`,
+    each Kafka partition of that many (by the key customer_id) has a watermark of its own, as a job run per
+    partition sees it."""
     lines = referee.read_input_lines(input_path)
     con = duckdb.connect()
     table = pa.table({
@@ -218,7 +244,24 @@ def compute(input_path, model):
     con.unregister("input_lines_arrow")
     stages = referee.EXPECTED_SQL.split("-- ===== Stage 3")
     assert len(stages) == 2, "referee.py's SQL no longer has its stage 3 marker"
-    con.execute(stages[0].replace("$ooo", str(referee.BOUNDED_OUT_OF_ORDERNESS_MS))
+    stage1, stage2 = stages[0].split("-- ===== Stage 2")
+    con.execute(stage1)
+    # The split a record is read from: one for a file; with Kafka, the partition of its key (each partition is a
+    # split with a watermark of its own, and a customer's payments all go to one partition).
+    con.execute("ALTER TABLE checked_lines ADD COLUMN part INTEGER DEFAULT 0")
+    if partitions:
+        customers = [r[0] for r in con.execute(
+            "SELECT DISTINCT customer_id FROM checked_lines WHERE customer_id IS NOT NULL").fetchall()]
+        con.register("parts_arrow", pa.table({
+            "customer_id": pa.array(customers, pa.string()),
+            "part": pa.array([kafka_partition(c.encode(), partitions) for c in customers], pa.int32())}))
+        con.execute("UPDATE checked_lines SET part = p.part FROM parts_arrow p "
+                    "WHERE checked_lines.customer_id = p.customer_id")
+        con.unregister("parts_arrow")
+    over = "OVER (ORDER BY line_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    assert over in stage2, "referee.py's watermark is no longer a window over the file order"
+    con.execute(("-- ===== Stage 2" + stage2).replace(over, over.replace("(ORDER BY", "(PARTITION BY part ORDER BY"))
+                .replace("$ooo", str(referee.BOUNDED_OUT_OF_ORDERNESS_MS))
                 .replace("$granularity", str(referee.WATERMARK_GRANULARITY_MS)))
     con.execute(FRAUD_SQL.replace("$lateness", str(ALLOWED_LATENESS_MS)).replace("$score", score_sql(model)))
     return con

@@ -32,25 +32,33 @@ cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 echo "work dir $T"
 
-"$BIN" broker --topic payments:6 --topic bulk:64 >broker.out 2>broker.err &
+"$BIN" broker --topic payments:6 --topic payments-agg:6 --topic bulk:64 >broker.out 2>broker.err &
 pids+=($!)
 for _ in $(seq 50); do [[ -s broker.out ]] && break; sleep 0.1; done
 B=$(head -1 broker.out)
 [[ $B == 127.0.0.1:* ]] && pass "kvstream broker printed its bootstrap address $B" || { fail "no broker address"; exit 1; }
 
-# Late records are left out: the job orders payments by the watermark of each partition, which the alerts check
-# (fraud_referee.py over the whole file) does not model; test_fraud.sh covers late payments.
-"$BIN" gen payments --count "$COUNT" --seed 11 --out events.jsonl --invalid-ratio 0.002 --late-ratio 0 2>/dev/null
-python3 -c '
-import json
-for line in open("events.jsonl", encoding="utf-8"):
+# With late records and injected fraud: fraud-detection runs per partition, and the referee models each partition's
+# watermark (the partition of a key is Kafka's murmur2, as kcat's partitioner below).
+"$BIN" gen payments --count "$COUNT" --seed 11 --out events.jsonl --invalid-ratio 0.002 --fraud-ratio 0.01 2>/dev/null
+# realtime-aggregations reads every partition in one run, whose watermark is the least of the partitions' as the
+# messages happen to interleave: its input has no late records, so that the referee's result does not depend on it.
+"$BIN" gen payments --count $((COUNT / 2)) --seed 12 --out events-agg.jsonl --invalid-ratio 0.002 --late-ratio 0 \
+    2>/dev/null
+produce() { # FILE TOPIC: each line keyed by its customer_id (none when it has none)
+    python3 -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
     line = line.rstrip("\n")
     try:
         key = json.loads(line).get("customer_id", "")
     except Exception:
         key = ""
-    print((key if isinstance(key, str) else "") + "\t" + line)' >keyed.tsv
-kcat -P -b "$B" -t payments -K $'\t' -X partitioner=murmur2_random -l keyed.tsv
+    print((key if isinstance(key, str) else "") + "\t" + line)' "$1" >"$1.keyed"
+    kcat -P -b "$B" -t "$2" -K $'\t' -X partitioner=murmur2_random -l "$1.keyed"
+}
+produce events.jsonl payments
+produce events-agg.jsonl payments-agg
 produced=$(kcat -C -b "$B" -t payments -e -q | wc -l)
 [[ $produced -eq $(wc -l <events.jsonl) ]] && pass "kcat produced $produced messages" \
     || fail "kcat produced $produced of $(wc -l <events.jsonl) messages"
@@ -67,7 +75,7 @@ else
     fail "single process run: $(tail -2 single.log)"
 fi
 check() { local what=$1; shift; local msg; msg=$(python3 "$HERE/kafka_check.py" "$@" 2>&1) && pass "$what: $msg" || fail "$what: $msg"; }
-check "alerts" alerts-vs-duckdb events.jsonl single
+check "alerts" alerts-vs-duckdb events.jsonl single 6
 kcat -C -b "$B" -t payments.dlq -e -q -f '%h\t%s\n' >dlq.txt
 check "dead letters" dlq events.jsonl dlq.txt
 kcat -C -b "$B" -t fraud-alerts -e -q -f '%k\n' >alert-keys.txt
@@ -114,6 +122,7 @@ check "scale-out output" same-output single scale
 # <group>.leader, and the others stand by. Three nodes, the leader killed with SIGKILL mid-stream, a fourth started
 # later: a standby takes over from the latest checkpoint, and the final tables equal a single process's.
 aggs=(realtime-aggregations --topology "$ROOT/topology/kafka.toml" --bounded --set sources.payments.bootstrap="$B"
+      --set sources.payments.topic=payments-agg --set sources.payments.dlq_topic=payments-agg.dlq
       --set sinks.postgres.type=jsonl --set sinks.lake.type=jsonl --set sources.payments.session_timeout=3s
       --set checkpoint.interval=300ms --set state.backend=memory)
 if "$BIN" run "${aggs[@]}" --set sources.payments.group=aggs-single --set checkpoint.dir=ck-aggs-single \
@@ -159,7 +168,7 @@ done
 check "aggregations after a failover" same-final aggs-single aggs-scale
 # Through Kafka the job's results equal the DuckDB referee's over the same events (the rejected table is left out:
 # its positions are Kafka offsets, not file lines).
-if msg=$(python3 "$HERE/referee.py" --input events.jsonl --output aggs-single \
+if msg=$(python3 "$HERE/referee.py" --input events-agg.jsonl --output aggs-single \
         --tables sales_per_minute,merchant_activity,daily_client_summary,late_events 2>&1); then
     pass "realtime-aggregations through Kafka equals the referee: $(echo "$msg" | tail -1)"
 else
