@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(
             name: "KVStreamTests",
             dependencies: ["KVStream", "KVStreamPayments", "KVStreamTesting", "KVStreamJobs", "KVStreamRocksDB",
-                           "KVStreamKafka", "KVStreamS3", "KVStreamLake"]
+                           "KVStreamKafka", "KVStreamS3", "KVStreamLake", "KVStreamPostgres"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -3,20 +3,27 @@ import KVStream
 /// Encodes rows in PostgreSQL's COPY text format: tab-separated, `\N` for null, backslash escapes.
 struct CopyRowEncoder: RowEncoder {
     var buffer: [UInt8] = []
-    private var column = 0
+    /// Where each column of the current row starts in `buffer`.
+    private(set) var columnStarts: [Int] = []
     private var scratch: [UInt8] = []
 
-    mutating func beginRow() { column = 0 }
+    mutating func beginRow() { columnStarts.removeAll(keepingCapacity: true) }
 
-    /// Ends the row, appending `extra` columns (already safe text) first.
-    mutating func endRow(extra: [UInt8]) {
-        buffer.append(contentsOf: extra)
-        buffer.append(UInt8(ascii: "\n"))
+    mutating func endRow() { buffer.append(UInt8(ascii: "\n")) }
+
+    /// Appends the text of the row's `columns` (just encoded, row ended), tab-separated: the row's key, exact.
+    func appendKey(columns: [Int], to key: inout [UInt8]) {
+        let end = buffer.count - 1
+        for (i, column) in columns.enumerated() {
+            if i > 0 { key.append(UInt8(ascii: "\t")) }
+            let columnEnd = column + 1 < columnStarts.count ? columnStarts[column + 1] - 1 : end
+            key.append(contentsOf: buffer[columnStarts[column]..<columnEnd])
+        }
     }
 
     private mutating func separator() {
-        if column > 0 { buffer.append(UInt8(ascii: "\t")) }
-        column += 1
+        if !columnStarts.isEmpty { buffer.append(UInt8(ascii: "\t")) }
+        columnStarts.append(buffer.count)
     }
 
     private mutating func appendEscaped<S: Sequence>(_ bytes: S) where S.Element == UInt8 {

@@ -27,10 +27,21 @@ public struct PostgresEndpoint: Sendable {
     }
 }
 
-/// A PostgreSQL error, one line. `connection` tells whether the connection broke (worth retrying elsewhere).
+/// A PostgreSQL error, one line. `connectionLost` tells whether the connection broke (worth retrying elsewhere);
+/// `sqlState` is the server's error code (`23505`: unique violation), empty when the client failed.
 struct PostgresError: Error, CustomStringConvertible {
     var description: String
     var connectionLost: Bool
+    var sqlState = ""
+
+    var isUniqueViolation: Bool { sqlState == "23505" }
+}
+
+/// A statement parameter: text, raw bytes (`bytea`, sent in binary format), or NULL.
+enum PGValue {
+    case text(String)
+    case bytes([UInt8])
+    case null
 }
 
 /// One libpq connection, used by one thread at a time (libpq connections are not thread-safe). Operations
@@ -104,11 +115,14 @@ final class PGConnection {
     /// Runs one statement with text parameters; returns the rows of its result as text.
     @discardableResult
     static func query(_ conn: OpaquePointer, _ sql: String, _ parameters: [String]) throws(PostgresError) -> [[String?]] {
-        let result: OpaquePointer? = withCStrings(parameters) { values in
-            PQexecParams(conn, sql, Int32(parameters.count), nil, values, nil, nil, 0)
-        }
+        try query(conn, sql, parameters.map(PGValue.text))
+    }
+
+    /// Runs one statement; returns the rows of its result as text.
+    @discardableResult
+    static func query(_ conn: OpaquePointer, _ sql: String, _ parameters: [PGValue]) throws(PostgresError) -> [[String?]] {
+        let result = try run(conn, sql, parameters, binaryResult: false)
         defer { PQclear(result) }
-        try check(conn, result, sql)
         var rows: [[String?]] = []
         for r in 0..<PQntuples(result) {
             rows.append((0..<PQnfields(result)).map { c in
@@ -116,6 +130,46 @@ final class PGConnection {
             })
         }
         return rows
+    }
+
+    /// Runs a query whose result is one `bytea` value, returned as its raw bytes (nil: no row or NULL).
+    static func bytes(_ conn: OpaquePointer, _ sql: String, _ parameters: [PGValue]) throws(PostgresError) -> [UInt8]? {
+        let result = try run(conn, sql, parameters, binaryResult: true)
+        defer { PQclear(result) }
+        guard PQntuples(result) > 0, PQgetisnull(result, 0, 0) == 0 else { return nil }
+        let count = Int(PQgetlength(result, 0, 0))
+        return PQgetvalue(result, 0, 0).withMemoryRebound(to: UInt8.self, capacity: count) {
+            Array(UnsafeBufferPointer(start: $0, count: count))
+        }
+    }
+
+    private static func run(_ conn: OpaquePointer, _ sql: String, _ parameters: [PGValue], binaryResult: Bool)
+        throws(PostgresError) -> OpaquePointer?
+    {
+        // Text parameters as C strings, bytes as they are; both live until PQexecParams returns.
+        let storage: [[UInt8]] = parameters.map { value in
+            switch value {
+            case .text(let text): Array(text.utf8) + [0]
+            case .bytes(let bytes): bytes.isEmpty ? [0] : bytes  // an empty bytea still needs a pointer
+            case .null: [0]
+            }
+        }
+        let lengths: [Int32] = parameters.map { if case .bytes(let bytes) = $0 { Int32(bytes.count) } else { 0 } }
+        let formats: [Int32] = parameters.map { if case .bytes = $0 { 1 } else { 0 } }
+        let result: OpaquePointer? = withPointers(storage, 0) { pointers in
+            let values = zip(pointers, parameters).map { pointer, value -> UnsafePointer<CChar>? in
+                if case .null = value { return nil }
+                return pointer.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+            }
+            return PQexecParams(conn, sql, Int32(parameters.count), nil, values, lengths, formats, binaryResult ? 1 : 0)
+        }
+        do {
+            try check(conn, result, sql)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        return result
     }
 
     /// `COPY ... FROM STDIN` of text-format rows.
@@ -155,7 +209,7 @@ final class PGConnection {
         let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
         let lost = PQstatus(conn) != CONNECTION_OK || state.hasPrefix("08") || state.hasPrefix("57P")
         let statement = sql.count > 120 ? String(sql.prefix(120)) + "..." : sql
-        throw PostgresError(description: "\(oneLine(message)) (in \(statement))", connectionLost: lost)
+        throw PostgresError(description: "\(oneLine(message)) (in \(statement))", connectionLost: lost, sqlState: state)
     }
 }
 
@@ -164,6 +218,14 @@ func quoted(_ identifier: String) -> String { "\"" + identifier.replacingOccurre
 
 private func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+}
+
+/// Calls `body` with the base address of each buffer (nil for an empty one), valid for the call.
+private func withPointers<R>(_ buffers: [[UInt8]], _ index: Int, _ body: ([UnsafePointer<UInt8>?]) -> R) -> R {
+    guard index < buffers.count else { return body([]) }
+    return buffers[index].withUnsafeBufferPointer { first in
+        withPointers(buffers, index + 1) { rest in body([first.baseAddress] + rest) }
+    }
 }
 
 /// Calls `body` with a NUL-terminated C string array that lives for the call.
