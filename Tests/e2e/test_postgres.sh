@@ -36,13 +36,17 @@ pg_start "$T/pg" "$PORT" && pass "PostgreSQL started on 127.0.0.1:$PORT" || { fa
 
 "$BIN" gen payments --count "$COUNT" --seed 9 --out events.jsonl --invalid-ratio 0.001 2>/dev/null
 
-# run DB OUT [extra args]: realtime-aggregations into database DB (created if missing) and the lake tables under
-# OUT, restarting from its latest checkpoint; returns the job's exit code.
+# run DB OUT [extra args]: realtime-aggregations into database DB (see createdb) and the lake tables under OUT,
+# restarting from its latest checkpoint; returns the job's exit code. In the background (kill_runs), the subshell
+# becomes the job (exec): a shell left to run a command after a kill could start a second job beside the next one.
+createdb() { psql_q "$PORT" "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 || psql_q "$PORT" "CREATE DATABASE $1" >/dev/null; }
+for db in ref kill down gone; do createdb $db; done
 job() {
     local db=$1 out=$2
     shift 2
-    psql_q "$PORT" "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 || psql_q "$PORT" "CREATE DATABASE $db" >/dev/null
-    "$BIN" run realtime-aggregations --bounded --set sources.payments.type=file --set sources.payments.path=events.jsonl \
+    local run=()
+    [[ $BASHPID != "$$" ]] && run=(exec)
+    "${run[@]}" "$BIN" run realtime-aggregations --bounded --set sources.payments.type=file --set sources.payments.path=events.jsonl \
         --set sinks.postgres.type=postgres --set sinks.postgres.url="postgresql://postgres@127.0.0.1:$PORT/$db" \
         --set sinks.lake.path="$out" --set checkpoint.dir="ck-$db" --set checkpoint.interval=200ms \
         --set state.backend=memory --set job.parallelism=2 "$@" >>"$db.log" 2>&1
