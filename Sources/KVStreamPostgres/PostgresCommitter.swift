@@ -126,7 +126,9 @@ final class PostgresCommitter: @unchecked Sendable {
                         conn, "SELECT _chunk, _merge FROM \(staging) WHERE _sink = $1 AND _instance = $2 AND _checkpoint = $3 ORDER BY _chunk",
                         [sink, instance, checkpoint])
                     func data(_ chunk: String) throws(PostgresError) -> [UInt8] {
-                        try PGConnection.bytes(conn, chunkSQL, [.text(sink), .text(instance), .text(chunk)]) ?? []
+                        let key = StagedChunkCache.key(staging: staging, sink: sink, instance: instance, chunk: chunk)
+                        if let data = StagedChunkCache.shared.take(key) { return data }
+                        return try PGConnection.bytes(conn, chunkSQL, [.text(sink), .text(instance), .text(chunk)]) ?? []
                     }
                     var merged: [String] = []
                     for row in chunks {

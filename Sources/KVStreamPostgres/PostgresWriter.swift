@@ -83,6 +83,10 @@ final class PostgresWriter: SinkWriter {
                 throw error
             }
         }
+        for (number, chunk) in chunks {
+            StagedChunkCache.shared.put(
+                StagedChunkCache.key(staging: staging, sink: sink, instance: instance, chunk: String(number)), chunk.data)
+        }
         metrics.count("kvstream_postgres_rows_staged_total", chunks.reduce(0) { $0 + $1.chunk.rows })
         untagged = checkpoint == nil ? expected : 0
     }

@@ -37,8 +37,9 @@ struct StagedRows {
     private var keys: [UInt8] = []
     private var replaced = 0
     private var merges = 0
-    /// Open addressing over row indexes + 1 (0: empty), by key hash.
-    private var slots: [Int32] = []
+    /// Open addressing by key hash: the hash's high 32 bits, then the row's index + 1 (0: empty), so that a probe
+    /// reads a row only when its hash may match.
+    private var slots: [UInt64] = []
     /// Hashes of flushed keys: the ones since the last forgetting, and the ones before.
     private var seen = HashSet()
     private var seenBefore = HashSet()
@@ -73,12 +74,13 @@ struct StagedRows {
         var slot = Int(truncatingIfNeeded: hash) & mask
         var merge = false
         while true {
-            let occupant = Int(slots[slot]) - 1
-            if occupant < 0 {
+            let entry = slots[slot]
+            if entry == 0 {
                 merge = seen.contains(hash) || seenBefore.contains(hash)
                 break
             }
-            if rows[occupant].hash == hash && sameKey(occupant, keyStart..<keys.count) {
+            let occupant = Int(entry & 0xFFFF_FFFF) - 1
+            if entry >> 32 == hash >> 32 && rows[occupant].hash == hash && sameKey(occupant, keyStart..<keys.count) {
                 rows[occupant].alive = false
                 replaced += 1
                 merge = rows[occupant].merge
@@ -88,7 +90,7 @@ struct StagedRows {
             slot = (slot + 1) & mask
         }
         if merge { merges += 1 }
-        slots[slot] = Int32(index + 1)
+        slots[slot] = StagedRows.slot(hash, index)
         rows.append(Row(end: end, keyEnd: keys.count, hash: hash, alive: true, merge: merge))
     }
 
@@ -117,13 +119,15 @@ struct StagedRows {
         return h == 0 ? 1 : h
     }
 
+    private static func slot(_ hash: UInt64, _ index: Int) -> UInt64 { (hash >> 32) << 32 | UInt64(index + 1) }
+
     private mutating func grow() {
         slots = Array(repeating: 0, count: max(1024, slots.count * 2))
         let mask = slots.count - 1
         for (index, row) in rows.enumerated() where row.alive {
             var slot = Int(truncatingIfNeeded: row.hash) & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(index + 1)
+            slots[slot] = StagedRows.slot(row.hash, index)
         }
     }
 

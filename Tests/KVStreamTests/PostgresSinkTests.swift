@@ -266,6 +266,7 @@ final class PostgresServer: Sendable {
         _ = try checkpoint(w, 2, commit: false)
         try w.write([PGTestRow(day: 1, name: "c", value: 1)])
         try committer.recover(table: "t", restoredCheckpoint: 1, scope: nil)
+        StagedChunkCache.shared.removeAll()
         try run(first)
         #expect(try table("t") == ["a|1"])
         #expect(try staged("t") == 0)
@@ -281,6 +282,7 @@ final class PostgresServer: Sendable {
         let actions = try checkpoint(w, 1, commit: false)
         try server.crash()
         try server.start()
+        StagedChunkCache.shared.removeAll()  // as after a restart of the job: the commit reads the chunks back
         try run(actions)
         #expect(try table("t") == ["a|1", "b|1"])
     }
