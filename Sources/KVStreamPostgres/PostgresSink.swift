@@ -6,7 +6,8 @@ import KVStream
 /// Each writer keeps the last row of each primary key since it last flushed, encoded as COPY text, and stages them
 /// as chunks: one `bytea` row of the staging table `kvstream_stage_<table>` holds up to 16 MiB of rows
 /// (``PostgresWriter``). At a barrier the writer tags its chunks with the checkpoint's id, in one transaction.
-/// When the checkpoint completes, one transaction reads the chunks back, COPYs them straight into the table
+/// When the checkpoint completes, one transaction takes the chunks (from memory in the process that staged them,
+/// else from staging: ``StagedChunkCache``), COPYs them straight into the table
 /// (a chunk whose keys may already be there, or that meets a unique violation, is merged with `INSERT ... ON
 /// CONFLICT DO UPDATE` for upsert tables, `DO NOTHING` for append tables), deletes them from staging, and records
 /// the checkpoint in `kvstream_sink_progress` (``PostgresCommitter``). A replayed commit finds its checkpoint
