@@ -34,6 +34,7 @@ demo: build py-deps
 	@KVSTREAM_BIN=$(RELEASE_BIN) bash scripts/demo.sh
 
 unit-test: apt-deps py-deps
+	@mkdir -p .build
 	$(SWIFT) test --parallel 2>&1 | tee .build/unit-test.log | grep -vE "^\[[0-9]+/[0-9]+\]|^Test Case .* (started|passed)"; \
 	  exit $${PIPESTATUS[0]}
 
