@@ -64,8 +64,10 @@ EOF
 trap stop INT TERM
 
 for job in "${JOBS[@]}"; do
+    # setsid: a job of its own process group, so that Ctrl-C at the terminal reaches this script alone, which stops
+    # each job with one SIGINT (a second SIGINT makes a job exit at once, without its final checkpoint).
     # shellcheck disable=SC2086 # KVSTREAM_DEMO_ARGS: more --set flags, split on spaces (the test speeds the demo up).
-    "$BIN" run "$job" --set sinks.postgres.url="$URL" ${KVSTREAM_DEMO_ARGS:-} >"state/demo/$job.out" 2>"state/demo/$job.log" &
+    setsid "$BIN" run "$job" --set sinks.postgres.url="$URL" ${KVSTREAM_DEMO_ARGS:-} >"state/demo/$job.out" 2>"state/demo/$job.log" &
     pids+=($!)
 done
 say "running ${JOBS[*]} (logs: state/demo/*.log); Ctrl-C stops them"

@@ -55,6 +55,11 @@ grep -q "fraud-detection: .* events/s" "$T/demo1.out" && grep -q "realtime-aggre
     && pass "live progress of both jobs" || fail "no progress lines"
 grep -q "psql -h 127.0.0.1 -p $PORT" "$T/demo1.out" && grep -q "read_parquet('lake/payments_scored" "$T/demo1.out" \
     && pass "it printed how to look at the results" || fail "no hint at the end"
+finals=0
+for job in fraud-detection realtime-aggregations; do
+    (cd "$T" && "$BIN" checkpoints "$job" 2>/dev/null | sed -n 2p | grep -q "(final)") && finals=$((finals + 1))
+done
+[[ $finals -eq 2 ]] && pass "both jobs ended with a final checkpoint" || fail "$((2 - finals)) job(s) without a final checkpoint"
 pg_isready -q -h 127.0.0.1 -p "$PORT" && fail "the PostgreSQL it started is still running" \
     || pass "the PostgreSQL it started was stopped"
 
