@@ -70,22 +70,6 @@ def alerts_vs_duckdb(events, out, partitions="0"):
     print(f"{message}; payments_scored: {scored}")
 
 
-def same_output(a, b):
-    tables = sorted({os.path.basename(d) for d in glob.glob(f"{a}/*") + glob.glob(f"{b}/*") if os.path.isdir(d)})
-    if not tables:
-        return fail("no tables")
-    for table in tables:
-        ra = [comparable(r) for r in rows(a, table)]
-        rb = [comparable(r) for r in rows(b, table)]
-        for name, rs in ((a, ra), (b, rb)):
-            if len(set(rs)) != len(rs):
-                return fail(f"{name}/{table} holds a row twice")
-        if sorted(ra) != sorted(rb):
-            return fail(f"{table}: {len(ra)} rows in {a}, {len(rb)} in {b}, "
-                        f"{len(set(ra) - set(rb))} only in {a}, {len(set(rb) - set(ra))} only in {b}")
-    print(f"{', '.join(f'{t} ({len(rows(a, t))})' for t in tables)} equal, no row twice")
-
-
 # The upserted tables of realtime-aggregations and their primary keys (SPEC section 4).
 UPSERT_KEYS = {
     "sales_per_minute": ("window_start", "channel", "country"),
@@ -94,29 +78,46 @@ UPSERT_KEYS = {
 }
 
 
+def all_rows(out, table):
+    return [comparable(r) for r in rows(out, table)]
+
+
 def final_rows(out, table):
+    """The table once upserts are applied: the last row per primary key for UPSERT_KEYS' tables, else all rows."""
     keys = UPSERT_KEYS.get(table)
     if keys is None:
-        return [comparable(r) for r in rows(out, table)]
+        return all_rows(out, table)
     last = {}
     for r in rows(out, table):
         last[tuple(json.dumps(r[k]) for k in keys)] = comparable(r)
     return list(last.values())
 
 
-def same_final(a, b):
+def compare_outputs(a, b, table_rows, may_repeat, summary):
+    """Every table of two output directories holds the same rows (table_rows(out, table)), and none holds a row
+    twice unless may_repeat(table)."""
     tables = sorted({os.path.basename(d) for d in glob.glob(f"{a}/*") + glob.glob(f"{b}/*") if os.path.isdir(d)})
     if not tables:
         return fail("no tables")
+    counts = {}
     for table in tables:
-        ra, rb = final_rows(a, table), final_rows(b, table)
+        ra, rb = table_rows(a, table), table_rows(b, table)
+        counts[table] = len(ra)
         for name, rs in ((a, ra), (b, rb)):
-            if table not in UPSERT_KEYS and len(set(rs)) != len(rs):
+            if not may_repeat(table) and len(set(rs)) != len(rs):
                 return fail(f"{name}/{table} holds a row twice")
         if sorted(ra) != sorted(rb):
             return fail(f"{table}: {len(ra)} rows in {a}, {len(rb)} in {b}, "
                         f"{len(set(ra) - set(rb))} only in {a}, {len(set(rb) - set(ra))} only in {b}")
-    print(f"{', '.join(f'{t} ({len(final_rows(a, t))})' for t in tables)} equal")
+    print(f"{', '.join(f'{t} ({counts[t]})' for t in tables)} {summary}")
+
+
+def same_output(a, b):
+    compare_outputs(a, b, all_rows, lambda table: False, "equal, no row twice")
+
+
+def same_final(a, b):
+    compare_outputs(a, b, final_rows, lambda table: table in UPSERT_KEYS, "equal")
 
 
 def dlq(events, dump):
