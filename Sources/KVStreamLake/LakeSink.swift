@@ -232,6 +232,17 @@ final class LakeWriter: SinkWriter {
     }
 
     func prepareCommit(checkpointID: Int64) throws -> [CommitAction] {
+        try prepareCommit(checkpointID: checkpointID, final: false)
+    }
+
+    /// At the end of the input every partition is quiet: each one's small files merge (all partitions at once, as
+    /// no rows wait behind the pause), so a bounded run or a stopped job leaves at most the merged file and the
+    /// final checkpoint's own file per partition.
+    func prepareFinalCommit(checkpointID: Int64) throws -> [CommitAction] {
+        try prepareCommit(checkpointID: checkpointID, final: true)
+    }
+
+    private func prepareCommit(checkpointID: Int64, final: Bool) throws -> [CommitAction] {
         for day in Array(openFiles.keys) { try finish(day: day) }
         var actions: [CommitAction] = []
         var staged: [LakeFile] = []
@@ -249,20 +260,35 @@ final class LakeWriter: SinkWriter {
                     .filter { $0.bytes < compaction.smallBytes && $0.checkpoint < checkpointID }, by: \.partition)
             }
             // Files staged at this barrier become inputs from the next one on: their commits run first.
-            if let action = try compact(checkpointID: checkpointID, number: actions.count) { actions.append(action) }
+            while let (partition, inputs) = nextCompaction(before: checkpointID, final: final) {
+                if let action = try compact(partition, inputs, checkpointID: checkpointID, number: actions.count) {
+                    actions.append(action)
+                }
+                guard final else { break }
+            }
             for file in staged where file.bytes < compaction.smallBytes { smallFiles![file.partition, default: []].append(file) }
         }
         activePartitions.removeAll()
         return actions
     }
 
-    /// Merges the small files of the partition that has most of those ready to merge (one partition per barrier, to
-    /// bound the pause) into `part-<instance>-<checkpointID>-<number>.parquet`; returns the action that replaces them.
-    private func compact(checkpointID: Int64, number: Int) throws -> CommitAction? {
+    /// The partition with most small files ready to merge, and those files. A barrier merges one partition, to bound
+    /// the pause; the final one merges them all, one after the other, every partition being quiet. Only files of
+    /// earlier checkpoints are inputs: they are committed, where those staged at this barrier (merges included) are
+    /// not yet.
+    private func nextCompaction(before checkpointID: Int64, final: Bool) -> (String, [LakeFile])? {
         let plans = smallFiles!.compactMap { partition, files in
-            compaction.plan(files, quiet: !activePartitions.contains(partition)).map { (partition, $0) }
+            compaction.plan(files.filter { $0.checkpoint < checkpointID },
+                            quiet: final || !activePartitions.contains(partition)).map { (partition, $0) }
         }
-        guard let (partition, inputs) = plans.max(by: { ($0.1.count, $1.0) < ($1.1.count, $0.0) }) else { return nil }
+        return plans.max { ($0.1.count, $1.0) < ($1.1.count, $0.0) }
+    }
+
+    /// Merges `inputs`, small files of `partition`, into `part-<instance>-<checkpointID>-<number>.parquet`; returns
+    /// the action that replaces them, or nil when they cannot be read (they are then left alone for the run).
+    private func compact(_ partition: String, _ inputs: [LakeFile], checkpointID: Int64, number: Int) throws
+        -> CommitAction?
+    {
         let merged: [UInt8]
         do {
             merged = try LakeCompaction.merge(

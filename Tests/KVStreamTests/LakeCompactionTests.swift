@@ -154,4 +154,63 @@ import Testing
             }
         }
     }
+
+    /// A row of one day partition (`day` days after the epoch).
+    struct DayRow: SinkRow {
+        var day: Int64
+        var value: Int64
+        static let schema = TableSchema(columns: [Column("value", .int64)])
+        func encode<E: RowEncoder>(to encoder: inout E) { encoder.int64(value) }
+        var partitionTime: Int64? { day * 86_400_000 }
+    }
+
+    /// While partitions get rows, files of a low size tier wait for `compact_min_files` of their kind; the final
+    /// commit (end of input, stop) merges every partition's files of earlier checkpoints, so each partition keeps
+    /// the merge and the final checkpoint's own file, and no row is lost or doubled.
+    @Test func finalCommitMergesEveryPartition() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kvstream-final-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let section = try Settings.parse(toml: "path = \"\(root)\"\npseudonymise = []", origin: "test")
+        let connector = try LakeSinkConnector(name: "lake", section: section, job: "job")
+        let writer = try connector.makeWriter(table: "t", schema: DayRow.schema, instance: "0", metrics: JobMetrics())
+        func run(_ actions: [CommitAction]) throws {
+            for action in actions {
+                switch action {
+                case .rename(let from, let to): try FileSystem.renameIdempotent(from: from, to: to)
+                case .external(let handler, let fields): try CommitHandlers.run(handler, fields: fields)
+                }
+            }
+        }
+        var value: Int64 = 0
+        for checkpoint in Int64(1)...6 {
+            // Three partitions, rows in each at every checkpoint: none is quiet, and 6 < 10 files per tier.
+            try writer.write((0..<3 * Int(checkpoint)).map { i in
+                value += 1
+                return DayRow(day: 20_000 + Int64(i % 3), value: value)
+            })
+            try run(try writer.prepareCommit(checkpointID: checkpoint))
+        }
+        func files(_ day: Int64) throws -> [String] {
+            let dir = root + "/t/" + partitionName(epochDay: day)
+            return try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
+        }
+        #expect(try (Int64(20_000)...20_002).allSatisfy { try files($0).count == 6 })
+        try writer.write([DayRow(day: 20_000, value: value + 1), DayRow(day: 20_002, value: value + 2)])
+        value += 2
+        try run(try writer.prepareFinalCommit(checkpointID: 7))
+        try writer.close()
+        var rows: Int64 = 0
+        for day in Int64(20_000)...20_002 {
+            let names = try files(day)
+            var merged = 0
+            for name in names {
+                let footer = try ParquetFooter([UInt8](FileManager.default.contents(atPath: root + "/t/" + partitionName(epochDay: day) + "/" + name)!))
+                rows += footer.rowCount
+                if footer.keyValues.contains(where: { $0.key == LakeCompaction.compactedFromKey }) { merged += 1 }
+            }
+            // The quiet partition keeps its merge; the others also the final checkpoint's file.
+            #expect(merged == 1 && names.count == (day == 20_001 ? 1 : 2), "\(day): \(names)")
+        }
+        #expect(rows == value)
+    }
 }

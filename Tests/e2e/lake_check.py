@@ -6,9 +6,9 @@
                         pseudonymised as HMAC-SHA256(KEY, customer_id), dt = the UTC date of the row's time, and
                         the expected Parquet types
   files LAKE            nothing a reader would see is partial: every *.parquet opens with pyarrow; no file twice
-  compacted LAKE JSONL  compaction merged files: the lake's rejected and late_events have at most a third as many
-                        files as the JSON-lines sink (not compacted: a file per instance and checkpoint), and some
-                        files are merges (their footer lists what they hold)
+  compacted LAKE JSONL  compaction merged files: in the lake's rejected and late_events, each instance has at most
+                        two files per partition (the final checkpoint's merge and its own file), some of them merges
+                        (their footer lists what they hold); the JSON-lines sink's file count is printed beside
   s3-download ENDPOINT BUCKET PREFIX DIR   copies every visible object under PREFIX to DIR (boto3)
 """
 import datetime
@@ -113,9 +113,18 @@ def compacted(lake, out):
     files = [p for t in ("rejected", "late_events") for p in glob.glob(f"{lake}/{t}/**/*.parquet", recursive=True)]
     lines = [p for t in ("rejected", "late_events") for p in glob.glob(f"{out}/{t}/part-*.jsonl")]
     merged = sum(1 for p in files if b"kvstream.compacted_from" in (pq.read_metadata(p).metadata or {}))
-    if not merged or len(files) * 3 > len(lines):
-        return fail(f"{len(files)} Parquet files ({merged} merged) for {len(lines)} JSON-lines files")
-    print(f"{len(files)} Parquet files ({merged} merged) for {len(lines)} JSON-lines files")
+    # The final checkpoint of a run merges every partition's small files: each instance keeps at most its merge
+    # and the final checkpoint's own file per partition.
+    per = {}
+    for p in files:
+        instance = os.path.basename(p)[len("part-"):].rsplit("-", 2)[0]
+        per.setdefault((os.path.dirname(p), instance), []).append(os.path.basename(p))
+    crowded = {k: v for k, v in per.items() if len(v) > 2}
+    if not merged or crowded:
+        return fail(f"{len(files)} Parquet files ({merged} merged) for {len(lines)} JSON-lines files; "
+                    f"more than 2 files of an instance in a partition: {sorted(crowded.items())[:3]}")
+    print(f"{len(files)} Parquet files ({merged} merged) for {len(lines)} JSON-lines files, at most 2 per instance "
+          f"and partition")
 
 
 def s3_download(endpoint, bucket, prefix, directory):

@@ -7,8 +7,8 @@
 #     uninterrupted run, once each;
 #  3. the same through the S3-compatible server, killed S3_KILLS times.
 # Compaction is on (the default) everywhere; the runs after kills merge when 3 small files are ready
-# (compact_min_files = 3), so that kills land in compactions, and the uninterrupted run must end with at most a
-# third as many files as the JSON-lines sink, some of them merges.
+# (compact_min_files = 3), so that kills land in compactions; every run ends with at most two files per instance
+# and partition (the final checkpoint merges every partition), some of them merges.
 # Ends with `N passed, N failed`. Environment: KVSTREAM_BIN, COUNT (events, 1500000), KILLS (10), S3_KILLS (4), SEED.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -35,15 +35,17 @@ final class SinkOperator<Row: SinkRow>: Downstream<Row>, CheckpointParticipant {
     override func endOfInput() {
         // The rest of the output belongs to whichever checkpoint completes next; it is named after the barrier
         // that would have come next, which no other file of this instance can use.
-        stage(as: lastBarrier + 1)
+        stage(as: lastBarrier + 1, final: true)
         guard !failed else { return }
         do { try writer.close() } catch { fail(error) }
     }
 
-    private func stage(as checkpoint: Int64) {
+    private func stage(as checkpoint: Int64, final: Bool = false) {
         guard !failed else { return }
         do {
-            for action in try writer.prepareCommit(checkpointID: checkpoint) { staged.append((checkpoint, action)) }
+            let actions = final
+                ? try writer.prepareFinalCommit(checkpointID: checkpoint) : try writer.prepareCommit(checkpointID: checkpoint)
+            for action in actions { staged.append((checkpoint, action)) }
         } catch {
             fail(error)
         }

@@ -8,6 +8,10 @@ public protocol SinkWriter: AnyObject {
     /// Stages what was written since the last call as part of checkpoint `checkpointID`; returns the actions
     /// that make it visible. They must be idempotent: a restart replays those of the checkpoint it restores.
     func prepareCommit(checkpointID: Int64) throws -> [CommitAction]
+    /// As ``prepareCommit(checkpointID:)``, at the end of the instance's input (a bounded run that read everything, or
+    /// a stop): no row follows in this run, so a writer may tidy up what it would otherwise leave for later barriers.
+    /// Defaults to ``prepareCommit(checkpointID:)``.
+    func prepareFinalCommit(checkpointID: Int64) throws -> [CommitAction]
     /// Releases resources; what was written but not staged is discarded (a restart writes it again).
     func close() throws
 }
@@ -36,6 +40,12 @@ public protocol SinkConnector: Sendable {
 public struct ConnectorError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension SinkWriter {
+    public func prepareFinalCommit(checkpointID: Int64) throws -> [CommitAction] {
+        try prepareCommit(checkpointID: checkpointID)
+    }
 }
 
 extension SinkConnector {
