@@ -55,7 +55,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let committed = Locked<[Int32: Int64]>([:])
 
     /// - Parameter bufferBytes: how many bytes of fetched messages may wait for the job, across all partitions:
-    ///   half in librdkafka's prefetch queue, half in the partition buffers (see ``loop()``).
+    ///   half in the partition buffers, a quarter in librdkafka's queue, a quarter in one fetch response (see
+    ///   ``loop()``).
     public init(
         bootstrap: String, group: String, topic: String, properties: [(String, String)] = [],
         bufferBytes: Int = 64 << 20, sessionTimeoutMillis: Int = 10_000
@@ -71,12 +72,17 @@ public final class KafkaConsumer: @unchecked Sendable {
              ("partition.assignment.strategy", "range,roundrobin"),
              ("session.timeout.ms", String(sessionTimeoutMillis)),
              ("heartbeat.interval.ms", String(max(100, sessionTimeoutMillis / 5))),
-             // librdkafka's own prefetch (for the whole consumer queue), beside our buffers: the other half.
-             ("queued.max.messages.kbytes", String(bufferBytes / 2 / 1024)),
+             // librdkafka's own queue (for the whole consumer), beside our buffers: a quarter. The consumer's
+             // thread drains it as messages arrive, so it only holds what comes in between (see ``loop()``).
+             ("queued.max.messages.kbytes", String(bufferBytes / 4 / 1024)),
              // A buffered message keeps its whole fetch response alive: with the default 50 MB responses, a
              // 4 MB budget held ~150 MB of memory; responses of a quarter of the budget keep it near the budget.
              // (At least message.max.bytes, or librdkafka refuses the configuration.)
              ("fetch.max.bytes", String(min(52_428_800, max(1_048_576, bufferBytes / 4)))),
+             // A fetch waits at most this long for data at the broker; the partitions resumed meanwhile wait for
+             // it to return (librdkafka has one fetch in flight per broker). librdkafka's default, 500 ms, let the
+             // buffers run dry while resumed partitions waited.
+             ("fetch.wait.max.ms", "100"),
              ("enable.partition.eof", "false")] + properties,
             context: "kafka consumer (group \(group))")
         rd_kafka_conf_set_rebalance_cb(conf, kafkaRebalanceCallback)
@@ -202,115 +208,135 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         thread.name = "kafka-consumer"
         thread.start()
+        let waker = Thread { [self] in
+            self.wakeLoop()
+            self.finished.signal()
+        }
+        waker.name = "kafka-waker"
+        waker.start()
     }
 
-    /// How long the buffers may stay full before the partitions holding them are paused.
-    static let stallNanos: UInt64 = 1_000_000_000
-
-    /// Backpressure. While the buffers of the partitions that are not paused hold the byte budget together, the
-    /// thread stops taking messages from librdkafka, whose own queue is bounded (`queued.max.messages.kbytes`):
-    /// fetching then stops by itself, and resumes without any refetch when the job takes messages again. A job
-    /// that is merely slower than the topic is held back this way alone.
+    /// Backpressure, by pausing partitions. The thread takes every message librdkafka fetched as soon as it arrives,
+    /// so that librdkafka's own queue stays nearly empty: librdkafka 2.0 stops fetching a partition once that queue
+    /// passes `queued.max.messages.kbytes` and looks again only about once a second, which starved a job that
+    /// drained its buffers faster than that (the broker thread is not woken when the application consumes).
     ///
-    /// Not polling also means not serving rebalances, so when the buffers stay full for ``stallNanos`` (the job
-    /// has stopped reading: a stuck sink, a restore, a slow partition run), the partitions holding at least their
-    /// share are paused and polling goes on for the others; a paused partition resumes once drained below a
-    /// quarter of its share. The paused partitions keep what they hold while the others fill the budget again, so
-    /// the buffers hold at most twice the budget (and one poll). Pausing makes librdkafka drop what it prefetched for the partition and fetch it again
-    /// on resume, which is why it is kept for stalls: pausing at every full buffer thrashed with many partitions
-    /// (each share smaller than one fetch).
+    /// When the partition buffers hold the budget together, every partition is paused (a pause makes librdkafka
+    /// drop what it fetched for the partition and not handed over yet: nearly nothing, as its queue is drained).
+    /// A paused partition resumes once its buffer is drained below a quarter of its share of the budget (when the
+    /// job reads all partitions evenly, the buffers swing between a quarter of the budget and all of it), and its
+    /// leader's thread is woken to fetch it at once (``wakeFetcher(_:)``). A partition whose reader is stuck (a
+    /// restore, a slow run) keeps what it holds, and the others go on, paused again each time the buffers are
+    /// full. The thread polls all along, so it serves rebalances whatever the job does. The buffers hold at most
+    /// the budget (half of `bufferBytes`), plus what was in flight when the partitions were paused: at most
+    /// librdkafka's queue and one fetch response, a quarter of `bufferBytes` each.
     private func loop() {
-        // Small enough that one poll overshoots the budget by little.
         let capacity = 1_024
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
         var byPartition: [Int32: [PartitionBuffer.Message]] = [:]
         guard let queue = rd_kafka_queue_get_consumer(handle) else { return }
         defer { rd_kafka_queue_destroy(queue) }
         var lastCheck: UInt64 = 0
-        var fullSince: UInt64?
         while running.load(ordering: .relaxed) {
-            let now = Clock.monotonicNanos()
-            // Paused partitions are checked for resumption every few milliseconds, not per poll: with many
-            // partitions that is many locks.
-            if !paused.isEmpty && now - lastCheck >= 2_000_000 {
-                resumeDrained()
-                lastCheck = now
-            }
-            if heldBytes() >= budget.limit {
-                if let since = fullSince {
-                    if now - since >= Self.stallNanos {
-                        pauseHolders()
-                        fullSince = nil
-                    }
-                } else {
-                    fullSince = now
+            // Waits for one message (not long while paused partitions wait to resume), then takes what else is
+            // there without waiting: a batch call with a timeout would hold messages until its batch is full.
+            if let first = rd_kafka_consume_queue(queue, paused.isEmpty ? 100 : 2) {
+                messages[0] = first
+                let more = messages.withUnsafeMutableBufferPointer { buffer in
+                    rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, capacity - 1)
                 }
-                usleep(500)
-                continue
+                deal(messages, count: 1 + max(0, more), byPartition: &byPartition)
             }
-            fullSince = nil
-            // Waits for one message at most 100 ms, then takes what else is there without waiting: a batch call
-            // with a timeout would hold messages until its batch is full or the timeout passes.
-            guard let first = rd_kafka_consume_queue(queue, 100) else { continue }
-            messages[0] = first
-            let more = messages.withUnsafeMutableBufferPointer { buffer in
-                rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress! + 1, capacity - 1)
-            }
-            let n = 1 + max(0, more)
-            for i in 0..<n {
-                guard let message = messages[i] else { continue }
-                if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    if message.pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                        kafkaLogger.warning("consuming \(topic): \(kafkaErrorText(message.pointee.err))")
-                    }
-                    rd_kafka_message_destroy(message)
-                    continue
+            if budget.bytes >= budget.limit {
+                pauseAll()
+            } else if !paused.isEmpty {
+                // Checked every few milliseconds, not per poll: with many partitions that is many locks.
+                let now = Clock.monotonicNanos()
+                if now - lastCheck >= 2_000_000 {
+                    resumeDrained()
+                    lastCheck = now
                 }
-                byPartition[message.pointee.partition, default: []].append(message)
-            }
-            let current = buffers.withLock { $0 }
-            for (p, list) in byPartition where !list.isEmpty {
-                if let buffer = current[p] {
-                    buffer.append(list)
-                } else {
-                    list.forEach { rd_kafka_message_destroy($0) }
-                }
-                byPartition[p]!.removeAll(keepingCapacity: true)
             }
         }
     }
 
-    /// The bytes buffered by the partitions that are not paused (consumer thread).
-    private func heldBytes() -> Int {
-        let total = budget.bytes
-        guard !paused.isEmpty else { return total }
+    /// Hands fetched messages to their partitions' buffers (consumer thread).
+    private func deal(
+        _ messages: [UnsafeMutablePointer<rd_kafka_message_t>?], count: Int,
+        byPartition: inout [Int32: [PartitionBuffer.Message]]
+    ) {
+        for i in 0..<count {
+            guard let message = messages[i] else { continue }
+            if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if message.pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    kafkaLogger.warning("consuming \(topic): \(kafkaErrorText(message.pointee.err))")
+                }
+                rd_kafka_message_destroy(message)
+                continue
+            }
+            byPartition[message.pointee.partition, default: []].append(message)
+        }
         let current = buffers.withLock { $0 }
-        var pausedBytes = 0
-        for p in paused { pausedBytes += current[p]?.bytes ?? 0 }
-        return total - pausedBytes
+        for (p, list) in byPartition where !list.isEmpty {
+            if let buffer = current[p] {
+                buffer.append(list)
+            } else {
+                list.forEach { rd_kafka_message_destroy($0) }
+            }
+            byPartition[p]!.removeAll(keepingCapacity: true)
+        }
     }
 
-    /// The buffers have been full for a while: pauses the partitions holding at least their share of the budget
-    /// (there is one at least, since together they hold it all).
-    private func pauseHolders() {
-        let current = buffers.withLock { $0 }
-        let share = budget.limit / max(1, current.count)
-        let holders = current.filter { !paused.contains($0.key) && $0.value.bytes >= share }.map(\.key)
-        guard !holders.isEmpty else { return }
-        kafkaLogger.debug("the job has not read \(topic) for a while: pausing partitions \(holders.sorted())")
-        change(holders, pause: true)
-        paused.formUnion(holders)
-        pauses.add(holders.count, ordering: .relaxed)
+    /// The buffers hold the budget: pauses every partition not paused yet (consumer thread).
+    private func pauseAll() {
+        let running = buffers.withLock { Array($0.keys) }.filter { !paused.contains($0) }
+        guard !running.isEmpty else { return }
+        change(running, pause: true)
+        paused.formUnion(running)
+        pauses.add(running.count, ordering: .relaxed)
     }
 
-    /// Resumes the paused partitions drained below a quarter of their share (consumer thread).
+    /// Resumes the paused partitions drained below a quarter of their share of the budget (consumer thread).
     private func resumeDrained() {
         let current = buffers.withLock { $0 }
-        let share = budget.limit / max(1, current.count)
-        let resume = paused.filter { (current[$0]?.bytes ?? 0) <= share / 4 }
-        guard !resume.isEmpty else { return }
-        change(Array(resume), pause: false)
-        paused.subtract(resume)
+        let quarterShare = budget.limit / max(1, current.count) / 4
+        let drained = paused.filter { (current[$0]?.bytes ?? 0) <= quarterShare }
+        guard !drained.isEmpty else { return }
+        change(Array(drained), pause: false)
+        paused.subtract(drained)
+        wakeFetcher(Array(drained))
+    }
+
+    /// librdkafka 2.0 decides which partitions to fetch only when a broker's thread wakes: on a fetch response, an
+    /// operation in its queue, or once a second. A resume is served by librdkafka's main thread and does not wake
+    /// it, so with every partition paused (no fetch in flight) the resumed ones waited up to a second for their
+    /// fetch while the job starved. Asking their leaders for offsets queues a request on each leader's thread,
+    /// which then fetches them at once. (librdkafka 2.4 has `fetch.queue.backoff.ms` for the same stall.)
+    private func wakeFetcher(_ partitions: [Int32]) {
+        wake.withLock { $0.formUnion(partitions) }
+        wakeSignal.signal()
+    }
+
+    /// Partitions whose leaders' threads should wake; a thread of its own asks (a blocking request), so that the
+    /// consumer's thread goes on draining librdkafka's queue meanwhile.
+    private let wake = Locked<Set<Int32>>([])
+    private let wakeSignal = DispatchSemaphore(value: 0)
+
+    private func wakeLoop() {
+        while running.load(ordering: .relaxed) {
+            guard wakeSignal.wait(timeout: .now() + .milliseconds(100)) == .success else { continue }
+            let partitions = wake.withLock { all in
+                defer { all.removeAll() }
+                return all
+            }
+            guard !partitions.isEmpty else { continue }
+            let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for p in partitions {
+                rd_kafka_topic_partition_list_add(list, topic, p)?.pointee.offset = Int64(RD_KAFKA_OFFSET_END)
+            }
+            _ = rd_kafka_offsets_for_times(handle, list, 1_000)
+        }
     }
 
     private func change(_ partitions: [Int32], pause: Bool) {
@@ -343,7 +369,10 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Leaves the group (revoking what is assigned, through the handler) and stops the thread.
     public func close() {
-        if running.exchange(false, ordering: .relaxed) { finished.wait() }
+        if running.exchange(false, ordering: .relaxed) {
+            finished.wait()
+            finished.wait()
+        }
         // Serves the final revoke on this thread: the handler stops the partitions' runs first (their final
         // checkpoints commit their offsets asynchronously).
         handler.withLock { $0 }?.revoked(buffers.withLock { Array($0.keys) })
