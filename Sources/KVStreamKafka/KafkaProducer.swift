@@ -72,10 +72,13 @@ public final class KafkaProducer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Sends one message; `key` nil for none. Headers are copied.
+    /// Sends one message; `key` nil for none. Headers are copied. While the local queue is full it waits (blocking)
+    /// for room, or with `waitWhenFull` false returns false at once.
+    @discardableResult
     public func produce(
-        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, headers: [(String, String)] = []
-    ) throws {
+        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, headers: [(String, String)] = [],
+        waitWhenFull: Bool = true
+    ) throws -> Bool {
         let rkt = try topicHandle(topic)
         while true {
             var fields: [rd_kafka_vu_t] = []
@@ -111,7 +114,7 @@ public final class KafkaProducer: @unchecked Sendable {
                 fields.append(field)
             }
             let error = rd_kafka_produceva(handle, &fields, fields.count)
-            guard let error else { return }  // the message owns the headers now
+            guard let error else { return true }  // the message owns the headers now
             let code = rd_kafka_error_code(error)
             let text = String(cString: rd_kafka_error_string(error))
             rd_kafka_error_destroy(error)
@@ -120,6 +123,7 @@ public final class KafkaProducer: @unchecked Sendable {
                 throw ConnectorError("cannot send to Kafka topic \(topic): \(text)")
             }
             // The local queue is full: the poll thread drains it as deliveries complete.
+            guard waitWhenFull else { return false }
             usleep(1_000)
         }
     }

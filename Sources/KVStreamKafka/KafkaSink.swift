@@ -75,10 +75,16 @@ final class SharedProducer: Sendable {
     }
 }
 
-final class KafkaSinkWriter: SinkWriter {
+/// Writes rows as messages without ever blocking the task's thread: when the producer's local queue is full, rows
+/// are held back (a copy) and sent by ``finishPending()`` on a thread of its own, which the task awaits before it
+/// reads more input; at each barrier the producer is flushed there too.
+final class KafkaSinkWriter: AsyncSinkWriter {
     private let producer: KafkaProducer
     private let topic: String
     private var encoder: JSONRowEncoder
+    /// Rows the full queue did not take, in order: (key, value).
+    private var heldBack: [([UInt8]?, [UInt8])] = []
+    private var flushDue = false
 
     init(producer: KafkaProducer, topic: String, schema: TableSchema) {
         self.producer = producer
@@ -93,20 +99,46 @@ final class KafkaSinkWriter: SinkWriter {
             row.encode(to: &encoder)
             encoder.endRow()
             let key = encoder.rowKey
-            try encoder.buffer.withUnsafeBytes { value in
-                try key.withUnsafeBytes { key in
-                    // Without the newline the JSON-lines encoder ends rows with.
-                    try producer.produce(
-                        topic: topic, key: key.isEmpty ? nil : key, value: UnsafeRawBufferPointer(rebasing: value.dropLast()))
+            // Without the newline the JSON-lines encoder ends rows with.
+            let value = encoder.buffer.dropLast()
+            if heldBack.isEmpty {
+                let sent = try value.withUnsafeBytes { value in
+                    try key.withUnsafeBytes { key in
+                        try producer.produce(topic: topic, key: key.isEmpty ? nil : key, value: value, waitWhenFull: false)
+                    }
                 }
+                if sent { continue }
             }
+            heldBack.append((key.isEmpty ? nil : Array(key), Array(value)))
         }
     }
 
-    /// Waits until every row written so far is delivered (blocking, at the barrier).
+    var hasPendingWork: Bool { flushDue || !heldBack.isEmpty }
+
+    /// Nothing to stage: the rows are on their way to the topic; ``finishPending()`` waits for them.
     func prepareCommit(checkpointID: Int64) throws -> [CommitAction] {
-        try producer.flush()
+        flushDue = true
         return []
+    }
+
+    /// Sends the rows held back (waiting for room in the queue), then at a barrier waits until every row written so
+    /// far is delivered: on a thread of its own, as both block.
+    func finishPending() async throws {
+        let (producer, topic, rows, flush) = (producer, topic, heldBack, flushDue)
+        heldBack.removeAll()
+        flushDue = false
+        try await offPool("kafka-flush") {
+            for (key, value) in rows {
+                try value.withUnsafeBytes { value in
+                    if let key {
+                        try key.withUnsafeBytes { try producer.produce(topic: topic, key: $0, value: value) }
+                    } else {
+                        try producer.produce(topic: topic, key: nil, value: value)
+                    }
+                }
+            }
+            if flush { try producer.flush() }
+        }
     }
 
     func close() throws {}

@@ -16,10 +16,13 @@ public enum JobTestHarness {
     ///   - stateStore: keeps keyed state in this store (behind a cache of `state.cache_entries`) instead of memory.
     ///   - bounded: false runs the sources without end and stops the job (as SIGTERM does) after `stopAfter`.
     ///   - keepRows: false keeps only each table's row count and per-column sums (for benchmarks).
+    ///   - stagingDelay: when set, the sink stages asynchronously (``AsyncSinkWriter``): each staging takes
+    ///     this long, off the task, and the store's ``RowStore/stagingLog`` records prepares, waits and the close.
     public static func run(
         _ job: JobDefinition, settings toml: String, stateStore: StateStoreFactory? = nil, bounded: Bool = true,
         stopAfter: Duration = .milliseconds(300), sinkDelay: Duration = .zero, channelCapacity: Int = 8,
-        keepRows: Bool = true, logLevel: Logger.Level = .error, observe: (@Sendable (JobMetrics) -> Void)? = nil
+        keepRows: Bool = true, stagingDelay: Duration? = nil, logLevel: Logger.Level = .error,
+        observe: (@Sendable (JobMetrics) -> Void)? = nil
     ) async throws -> RowStore {
         var logger = Logger(label: "kvstream.test")
         logger.logLevel = logLevel
@@ -33,7 +36,9 @@ public enum JobTestHarness {
         let topology = Topology(settings: settings, origin: "test")
         let store = RowStore(keepRows: keepRows)
         var registry = ConnectorRegistry()
-        registry.registerSink(type: "memory") { _, _, _ in CollectingSinkConnector(store: store, delay: sinkDelay) }
+        registry.registerSink(type: "memory") { _, _, _ in
+            CollectingSinkConnector(store: store, delay: sinkDelay, stagingDelay: stagingDelay)
+        }
         if let stateStore { registry.registerStateStore(type: "store", stateStore) }
         let plan = try PhysicalPlan(
             graph: try job.logicalGraph(settings: settings), defaultParallelism: try topology.parallelism(),
@@ -104,6 +109,11 @@ public final class RowStore: Sendable {
 
     public init(keepRows: Bool = true) { self.keepRows = keepRows }
 
+    private let staging = Mutex<[String]>([])
+    /// With a staging delay: `prepare <instance> <checkpoint>`, `staged <instance>`, `closed <instance>`, in order.
+    public var stagingLog: [String] { staging.withLock { $0 } }
+    func logStaging(_ line: String) { staging.withLock { $0.append(line) } }
+
     func append<R: SinkRow>(_ rows: [R], table: String) {
         var digest = TableDigest()
         for row in rows { digest.add(row) }
@@ -135,25 +145,31 @@ public final class RowStore: Sendable {
 public struct CollectingSinkConnector: SinkConnector {
     let store: RowStore
     let delay: Duration
+    let stagingDelay: Duration?
 
-    /// Keeps rows in `store`; each write takes `delay` (a slow sink).
-    public init(store: RowStore, delay: Duration = .zero) {
+    /// Keeps rows in `store`; each write takes `delay` (a slow sink). With `stagingDelay`, each staging ends
+    /// asynchronously after that long (``AsyncSinkWriter``).
+    public init(store: RowStore, delay: Duration = .zero, stagingDelay: Duration? = nil) {
         self.store = store
         self.delay = delay
+        self.stagingDelay = stagingDelay
     }
 
     public var type: String { "memory" }
     public var summary: String { "memory" }
 
     public func makeWriter(table: String, schema: TableSchema, instance: String, metrics: JobMetrics) throws -> SinkWriter {
-        CollectingWriter(store: store, table: table, delay: delay)
+        if let stagingDelay {
+            return AsyncStagingWriter(store: store, table: table, delay: delay, instance: instance, stagingDelay: stagingDelay)
+        }
+        return CollectingWriter(store: store, table: table, delay: delay)
     }
 
     public func recover(table: String, restoredCheckpoint: Int64, scope: String?) throws {}
     public func location(table: String) -> String { "memory:\(ObjectIdentifier(store))/\(table)" }
 }
 
-final class CollectingWriter: SinkWriter {
+class CollectingWriter: SinkWriter {
     let store: RowStore
     let table: String
     let delay: Duration
@@ -218,4 +234,31 @@ struct SummingEncoder: RowEncoder {
     mutating func stringArray(_ values: [String]) { add(Int64(values.count)) }
     mutating func json(_ document: String) { add(0) }
     mutating func null() { add(0) }
+}
+
+/// A ``CollectingWriter`` whose staging ends asynchronously, `stagingDelay` after each prepare, and logs both.
+final class AsyncStagingWriter: CollectingWriter, AsyncSinkWriter {
+    let instance: String
+    let stagingDelay: Duration
+    private(set) var hasPendingWork = false
+
+    init(store: RowStore, table: String, delay: Duration, instance: String, stagingDelay: Duration) {
+        self.instance = instance
+        self.stagingDelay = stagingDelay
+        super.init(store: store, table: table, delay: delay)
+    }
+
+    override func prepareCommit(checkpointID: Int64) throws -> [CommitAction] {
+        store.logStaging("prepare \(instance) \(checkpointID)")
+        hasPendingWork = true
+        return []
+    }
+
+    func finishPending() async throws {
+        try await Task.sleep(for: stagingDelay)
+        hasPendingWork = false
+        store.logStaging("staged \(instance)")
+    }
+
+    override func close() throws { store.logStaging("closed \(instance)") }
 }

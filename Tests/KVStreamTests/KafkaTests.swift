@@ -107,4 +107,39 @@ import Testing
         #expect(peak < budget / 2 + budget / 4 + (1 << 20) + 1_024 * 264,
                 "the partitions buffered \(peak) bytes, beyond the consumer's budget")
     }
+
+    /// The sink never blocks its task's thread: with a producer whose local queue takes 20 messages, writing 2,000
+    /// rows holds most of them back (write returns at once), and `finishPending` sends them and flushes, off the
+    /// pool; every row arrives once, in order.
+    @Test func sinkHoldsRowsBackWhenTheProducersQueueIsFull() async throws {
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic("out", partitions: 1)
+        let producer = try KafkaProducer(
+            bootstrap: cluster.bootstrap, properties: [("queue.buffering.max.messages", "20")], context: "test")
+        let writer = KafkaSinkWriter(producer: producer, topic: "out", schema: PGTestLine.schema)
+        let count = 2_000
+        try writer.write((0..<count).map { PGTestLine(text: "line \($0)") })
+        #expect(writer.hasPendingWork, "a queue of 20 took 2,000 rows")
+        _ = try writer.prepareCommit(checkpointID: 1)
+        try await writer.finishPending()
+        #expect(!writer.hasPendingWork)
+
+        let consumer = try KafkaConsumer(bootstrap: cluster.bootstrap, group: "sink-test", topic: "out")
+        defer { consumer.close() }
+        try consumer.assign([0: nil])
+        var texts: [String] = []
+        var taken: [PartitionBuffer.Message] = []
+        let deadline = Date().addingTimeInterval(30)
+        while texts.count < count && Date() < deadline {
+            taken.removeAll(keepingCapacity: true)
+            consumer.buffer(0)?.take(max: 500, into: &taken)
+            for message in taken {
+                let value = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len)
+                texts.append(String(decoding: value, as: UTF8.self))
+                rd_kafka_message_destroy(message)
+            }
+            if taken.isEmpty { usleep(5_000) }
+        }
+        #expect(texts == (0..<count).map { "{\"text\":\"line \($0)\"}" })
+    }
 }

@@ -132,6 +132,30 @@ func windowedSumJob(_ records: [(value: Item, timestamp: Int64)]) -> JobDefiniti
     }
 }
 
+extension RuntimeTests {
+    /// A sink that stages asynchronously (the Kafka sink's flush) is awaited after every prepare, before the task
+    /// acknowledges the checkpoint (every checkpoint completes, so none was acknowledged early and none hung), and
+    /// closed only after its last staging.
+    @Test func asynchronousStagingIsAwaitedBeforeEachAcknowledgement() async throws {
+        let records = items(count: 200_000, keys: 100)
+        let settings = topology(parallelism: 2, count: records.count) + "\n[checkpoint]\ninterval = \"20ms\"\n"
+        let store = try await JobTestHarness.run(
+            windowedSumJob(records), settings: settings, sinkDelay: .microseconds(200), stagingDelay: .milliseconds(5))
+        let log = store.stagingLog
+        #expect(!store.rows("sums", as: SumRow.self).isEmpty)
+        for instance in ["0", "1"] {
+            let own = log.filter { $0.split(separator: " ")[1] == instance }.map { $0.split(separator: " ")[0] }
+            #expect(own.count >= 4, "instance \(instance) staged \(own.count / 2) times")
+            #expect(own.last == "closed", "instance \(instance): \(own.suffix(3))")
+            // prepare, staged, prepare, staged, ..., closed: each prepare awaited before anything else.
+            let pairs = own.dropLast()
+            #expect(pairs.count % 2 == 0 && zip(pairs, pairs.dropFirst()).enumerated().allSatisfy { i, pair in
+                i % 2 == 0 ? pair == ("prepare", "staged") : pair == ("staged", "prepare")
+            }, "instance \(instance): \(own.prefix(8))")
+        }
+    }
+}
+
 struct PassThrough: KeyedProcessFunction {
     mutating func processElement(_ value: Item, context: KeyedContext<String>, out: inout Collector<Item>) {
         out.emit(value)

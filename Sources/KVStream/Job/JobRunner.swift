@@ -383,7 +383,10 @@ private struct Wiring: Sendable {
             guard let connector = runner.sinkConnectors[node.id] else {
                 preconditionFailure("sink '\(node.name)' has no connector")
             }
-            return try make(context, connector)
+            let sink = try make(context, connector)
+            // A sink that stages asynchronously is awaited with the outputs, before the task acknowledges.
+            if let flushable = sink as? any Flushable { environment.outputs.append(flushable) }
+            return sink
         case .source:
             preconditionFailure("a source cannot be chained behind another operator")
         }

@@ -2,15 +2,22 @@
 ///
 /// Staged commits stay in this operator's snapshots until a checkpoint containing them completed, so a commit
 /// of an abandoned checkpoint is carried by the next one.
-final class SinkOperator<Row: SinkRow>: Downstream<Row>, CheckpointParticipant {
+///
+/// A writer with waits of its own (``AsyncSinkWriter``) is awaited in ``flush()``, which the task calls after every
+/// input event: after a barrier passed its chain, before the task acknowledges the checkpoint.
+final class SinkOperator<Row: SinkRow>: Downstream<Row>, CheckpointParticipant, Flushable {
     private let writer: SinkWriter
     private let context: OperatorContext
     private var failed = false
+    private let asyncWriter: (any AsyncSinkWriter)?
+    /// The input ended: close the writer once its pending work is awaited.
+    private var closePending = false
     private var staged: [(checkpoint: Int64, action: CommitAction)] = []
     private var lastBarrier: Int64
 
     init(writer: SinkWriter, context: OperatorContext) {
         self.writer = writer
+        asyncWriter = writer as? any AsyncSinkWriter
         self.context = context
         lastBarrier = context.restored?.checkpointID ?? 0
         super.init()
@@ -37,7 +44,25 @@ final class SinkOperator<Row: SinkRow>: Downstream<Row>, CheckpointParticipant {
         // that would have come next, which no other file of this instance can use.
         stage(as: lastBarrier + 1, final: true)
         guard !failed else { return }
+        if asyncWriter?.hasPendingWork == true {
+            closePending = true
+            return
+        }
         do { try writer.close() } catch { fail(error) }
+    }
+
+    func flush() async -> Int {
+        guard let asyncWriter, asyncWriter.hasPendingWork, !failed else { return 0 }
+        do {
+            try await asyncWriter.finishPending()
+            if closePending {
+                closePending = false
+                try writer.close()
+            }
+        } catch {
+            fail(error)
+        }
+        return 0
     }
 
     private func stage(as checkpoint: Int64, final: Bool = false) {

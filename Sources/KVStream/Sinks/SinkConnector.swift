@@ -16,6 +16,17 @@ public protocol SinkWriter: AnyObject {
     func close() throws
 }
 
+/// A writer with waits it must not spend on a thread of the cooperative pool (a Kafka producer's flush, or its full
+/// local queue). After every input event, and so after each ``SinkWriter/prepareCommit(checkpointID:)`` and before
+/// the task acknowledges the checkpoint, the task awaits ``finishPending()`` while ``hasPendingWork``: a checkpoint
+/// covers only what is durable, and the task reads no further input meanwhile (backpressure).
+public protocol AsyncSinkWriter: SinkWriter {
+    /// Whether something waits: staging since the last prepare, or rows held back.
+    var hasPendingWork: Bool { get }
+    /// Waits for it off the cooperative pool; a throw fails the job.
+    func finishPending() async throws
+}
+
 /// Binds a sink name of a job to where its tables go; created from one `[sinks.NAME]` section.
 public protocol SinkConnector: Sendable {
     /// The connector type named in the topology (`jsonl`, `postgres`, `lake`, `kafka`).
