@@ -73,6 +73,16 @@ final class KafkaPartitionFeed: MessageFeed {
     private(set) var nextOffset: Int64
     private var taken: [PartitionBuffer.Message] = []
     private let ledger: OffsetLedger
+    /// Dead letters the producer's full queue did not take, in order (copies); sent before the feed reads on.
+    private var heldBack: [DeadLetter] = []
+
+    var heldBackCount: Int { heldBack.count }
+
+    struct DeadLetter: Sendable {
+        var key: [UInt8]?
+        var value: [UInt8]
+        var headers: [(String, String)]
+    }
 
     init(buffer: PartitionBuffer, end: Int64?, deadLetters: DeadLetterTopic?, ledger: OffsetLedger) {
         self.buffer = buffer
@@ -91,7 +101,14 @@ final class KafkaPartitionFeed: MessageFeed {
     /// assignment started earlier) are skipped here.
     func seek(to offset: Int64) throws { nextOffset = offset }
 
+    /// Never blocks: a dead letter that finds the producer's queue full is held back, and the feed reads nothing more
+    /// until the held-back ones went (retried at each poll, without waiting, and at the barrier on a thread of its
+    /// own). Meanwhile it says `.more`, not `.waiting`, so that the split is not taken for idle while it holds input.
     func poll(max: Int, _ handle: (UnsafeRawBufferPointer, Int64) -> String?) throws -> FeedStatus {
+        if !heldBack.isEmpty {
+            try sendHeldBack(wait: false)
+            if !heldBack.isEmpty { return .more }
+        }
         if let end, nextOffset >= end { return .ended }
         taken.removeAll(keepingCapacity: true)
         buffer.take(max: max, into: &taken)
@@ -104,9 +121,13 @@ final class KafkaPartitionFeed: MessageFeed {
             let value = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len)
             if let reason = handle(value, offset), let deadLetters {
                 let key = message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) }
-                try deadLetters.producer.produce(
-                    topic: deadLetters.topic, key: key, value: value,
-                    headers: [("kvstream.reason", reason), ("kvstream.origin", describe(offset: offset))])
+                let headers = [("kvstream.reason", reason), ("kvstream.origin", describe(offset: offset))]
+                var sent = false
+                if heldBack.isEmpty {
+                    sent = try deadLetters.producer.produce(
+                        topic: deadLetters.topic, key: key, value: value, headers: headers, waitWhenFull: false)
+                }
+                if !sent { heldBack.append(DeadLetter(key: key.map { Array($0) }, value: Array(value), headers: headers)) }
             }
             nextOffset = offset + 1
         }
@@ -114,9 +135,41 @@ final class KafkaPartitionFeed: MessageFeed {
         return .more
     }
 
+    /// Sends the dead letters still held back (waiting for room: the queue drains as deliveries complete) and waits
+    /// until every dead letter is delivered, on a thread of its own.
     func prepareCheckpoint(_ id: Int64) async throws {
-        if let producer = deadLetters?.producer { try await offPool("kafka-flush") { try producer.flush() } }
+        if let deadLetters {
+            let (rows, topic, producer) = (heldBack, deadLetters.topic, deadLetters.producer)
+            heldBack.removeAll()
+            try await offPool("kafka-flush") {
+                try Self.send(rows, topic: topic, producer: producer, wait: true)
+                try producer.flush()
+            }
+        }
         ledger.record(checkpoint: id, partition: buffer.partition, offset: nextOffset)
+    }
+
+    private func sendHeldBack(wait: Bool) throws {
+        guard let deadLetters else { return heldBack.removeAll() }
+        let sent = try Self.send(heldBack, topic: deadLetters.topic, producer: deadLetters.producer, wait: wait)
+        heldBack.removeFirst(sent)
+    }
+
+    /// Sends `letters` in order; returns how many went (all of them when `wait`).
+    @discardableResult
+    private static func send(_ letters: [DeadLetter], topic: String, producer: KafkaProducer, wait: Bool) throws -> Int {
+        for (i, letter) in letters.enumerated() {
+            let sent = try letter.value.withUnsafeBytes { value in
+                if let key = letter.key {
+                    return try key.withUnsafeBytes {
+                        try producer.produce(topic: topic, key: $0, value: value, headers: letter.headers, waitWhenFull: wait)
+                    }
+                }
+                return try producer.produce(topic: topic, key: nil, value: value, headers: letter.headers, waitWhenFull: wait)
+            }
+            if !sent { return i }
+        }
+        return letters.count
     }
 
     func close() {}

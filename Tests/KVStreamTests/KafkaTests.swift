@@ -142,4 +142,57 @@ import Testing
         }
         #expect(texts == (0..<count).map { "{\"text\":\"line \($0)\"}" })
     }
+
+    /// The source never blocks on dead letters either: with a dead-letter producer whose queue takes 20 messages,
+    /// rejected messages are held back while it is full (polls return at once and read nothing more meanwhile), the
+    /// barrier sends the rest, and every dead letter arrives once, in order.
+    @Test func deadLettersAreHeldBackWhenTheProducersQueueIsFull() async throws {
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic("in", partitions: 1)
+        try cluster.createTopic("dlq", partitions: 1)
+        let count = 500
+        let input = try KafkaProducer(bootstrap: cluster.bootstrap)
+        for i in 0..<count {
+            var text = "bad \(i)"
+            try text.withUTF8 { try input.produce(topic: "in", key: nil, value: UnsafeRawBufferPointer($0)) }
+        }
+        try input.flush()
+        input.close()
+        let consumer = try KafkaConsumer(bootstrap: cluster.bootstrap, group: "dlq-test", topic: "in")
+        defer { consumer.close() }
+        try consumer.assign([0: nil])
+        let dlq = try KafkaProducer(
+            bootstrap: cluster.bootstrap, properties: [("queue.buffering.max.messages", "20")], context: "test")
+        let feed = KafkaPartitionFeed(
+            buffer: consumer.buffer(0)!, end: Int64(count), deadLetters: DeadLetterTopic(topic: "dlq", producer: dlq),
+            ledger: OffsetLedger())
+        var heldBack = 0
+        let deadline = Date().addingTimeInterval(30)
+        while feed.nextOffset < Int64(count) && Date() < deadline {
+            _ = try feed.poll(max: 200) { _, _ in "not a payment" }
+            heldBack = max(heldBack, feed.heldBackCount)
+            usleep(1_000)
+        }
+        #expect(feed.nextOffset == Int64(count))
+        #expect(heldBack > 0, "a queue of 20 never filled")
+        try await feed.prepareCheckpoint(1)
+        #expect(feed.heldBackCount == 0)
+
+        let reader = try KafkaConsumer(bootstrap: cluster.bootstrap, group: "dlq-read", topic: "dlq")
+        defer { reader.close() }
+        try reader.assign([0: nil])
+        var texts: [String] = []
+        var taken: [PartitionBuffer.Message] = []
+        while texts.count < count && Date() < deadline {
+            taken.removeAll(keepingCapacity: true)
+            reader.buffer(0)?.take(max: 500, into: &taken)
+            for message in taken {
+                texts.append(String(decoding: UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len),
+                                    as: UTF8.self))
+                rd_kafka_message_destroy(message)
+            }
+            if taken.isEmpty { usleep(5_000) }
+        }
+        #expect(texts == (0..<count).map { "bad \($0)" })
+    }
 }
