@@ -195,6 +195,11 @@ public final class KafkaConsumer: @unchecked Sendable {
             handler?.revoked(partitions)
             let removed = buffers.withLock { all in partitions.compactMap { all.removeValue(forKey: $0) } }
             removed.forEach { $0.close() }
+            // librdkafka keeps an application's pause across unassign and a later assign: a partition revoked while
+            // paused would come back paused, and nothing would resume it. (The failed rebalance drops all.)
+            let resume = error == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ? paused.intersection(partitions) : paused
+            if !resume.isEmpty { change(Array(resume), pause: false) }
+            paused.subtract(resume)
             paused.subtract(partitions)
             rd_kafka_assign(handle, nil)
         }
@@ -226,10 +231,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// A paused partition resumes once its buffer is drained below a quarter of its share of the budget (when the
     /// job reads all partitions evenly, the buffers swing between a quarter of the budget and all of it), and its
     /// leader's thread is woken to fetch it at once (``wakeFetcher(_:)``). A partition whose reader is stuck (a
-    /// restore, a slow run) keeps what it holds, and the others go on, paused again each time the buffers are
-    /// full. The thread polls all along, so it serves rebalances whatever the job does. The buffers hold at most
-    /// the budget (half of `bufferBytes`), plus what was in flight when the partitions were paused: at most
-    /// librdkafka's queue and one fetch response, a quarter of `bufferBytes` each.
+    /// restore, a slow run) keeps what it holds, and the others go on: what paused partitions hold does not count
+    /// towards the budget (``heldByRunning()``). The thread polls all along, so it serves rebalances whatever the
+    /// job does. The running partitions' buffers hold at most the budget (half of `bufferBytes`) and the paused
+    /// ones what they held when paused (at most as much), plus what was in flight when the partitions were paused:
+    /// at most librdkafka's queue and one fetch response, a quarter of `bufferBytes` each.
     private func loop() {
         let capacity = 1_024
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
@@ -247,7 +253,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
                 deal(messages, count: 1 + max(0, more), byPartition: &byPartition)
             }
-            if budget.bytes >= budget.limit {
+            if heldByRunning() >= budget.limit {
                 pauseAll()
             } else if !paused.isEmpty {
                 // Checked every few milliseconds, not per poll: with many partitions that is many locks.
@@ -287,7 +293,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// The buffers hold the budget: pauses every partition not paused yet (consumer thread).
+    /// The bytes buffered by the partitions that are not paused (consumer thread). What paused partitions hold does
+    /// not count, so that one whose reader is stuck cannot keep the others paused.
+    private func heldByRunning() -> Int {
+        let total = budget.bytes
+        guard !paused.isEmpty, total >= budget.limit else { return total }
+        let current = buffers.withLock { $0 }
+        var held = total
+        for p in paused { held -= current[p]?.bytes ?? 0 }
+        return held
+    }
+
+    /// The buffers of the running partitions hold the budget: pauses every partition not paused yet (consumer
+    /// thread).
     private func pauseAll() {
         let running = buffers.withLock { Array($0.keys) }.filter { !paused.contains($0) }
         guard !running.isEmpty else { return }
