@@ -231,11 +231,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// A paused partition resumes once its buffer is drained below a quarter of its share of the budget (when the
     /// job reads all partitions evenly, the buffers swing between a quarter of the budget and all of it), and its
     /// leader's thread is woken to fetch it at once (``wakeFetcher(_:)``). A partition whose reader is stuck (a
-    /// restore, a slow run) keeps what it holds, and the others go on: what paused partitions hold does not count
-    /// towards the budget (``heldByRunning()``). The thread polls all along, so it serves rebalances whatever the
-    /// job does. The running partitions' buffers hold at most the budget (half of `bufferBytes`) and the paused
-    /// ones what they held when paused (at most as much), plus what was in flight when the partitions were paused:
-    /// at most librdkafka's queue and one fetch response, a quarter of `bufferBytes` each.
+    /// restore, a slow run) keeps what it holds; the others go on while it holds less than the budget, and are held
+    /// with it otherwise (its bytes count: not counting them let paused partitions pin many fetch responses, see
+    /// docs/kafka.md). The thread polls all along, so it serves rebalances whatever the job does. The buffers hold
+    /// at most the budget (half of `bufferBytes`), plus what was in flight when the partitions were paused: at
+    /// most librdkafka's queue and one fetch response, a quarter of `bufferBytes` each.
     private func loop() {
         let capacity = 1_024
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
@@ -253,7 +253,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
                 deal(messages, count: 1 + max(0, more), byPartition: &byPartition)
             }
-            if heldByRunning() >= budget.limit {
+            if budget.bytes >= budget.limit {
                 pauseAll()
             } else if !paused.isEmpty {
                 // Checked every few milliseconds, not per poll: with many partitions that is many locks.
@@ -293,19 +293,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// The bytes buffered by the partitions that are not paused (consumer thread). What paused partitions hold does
-    /// not count, so that one whose reader is stuck cannot keep the others paused.
-    private func heldByRunning() -> Int {
-        let total = budget.bytes
-        guard !paused.isEmpty, total >= budget.limit else { return total }
-        let current = buffers.withLock { $0 }
-        var held = total
-        for p in paused { held -= current[p]?.bytes ?? 0 }
-        return held
-    }
-
-    /// The buffers of the running partitions hold the budget: pauses every partition not paused yet (consumer
-    /// thread).
+    /// The buffers hold the budget: pauses every partition not paused yet (consumer thread).
     private func pauseAll() {
         let running = buffers.withLock { Array($0.keys) }.filter { !paused.contains($0) }
         guard !running.isEmpty else { return }
