@@ -200,7 +200,6 @@ public final class KafkaConsumer: @unchecked Sendable {
             let resume = error == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ? paused.intersection(partitions) : paused
             if !resume.isEmpty { change(Array(resume), pause: false) }
             paused.subtract(resume)
-            paused.subtract(partitions)
             rd_kafka_assign(handle, nil)
         }
     }

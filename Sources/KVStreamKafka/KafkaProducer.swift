@@ -128,6 +128,37 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// A message kept in memory because the local queue was full when it was first produced (a copy of its bytes).
+    public struct HeldMessage: Sendable {
+        public var key: [UInt8]?
+        public var value: [UInt8]
+        public var headers: [(String, String)]
+
+        public init(key: [UInt8]?, value: [UInt8], headers: [(String, String)] = []) {
+            self.key = key
+            self.value = value
+            self.headers = headers
+        }
+    }
+
+    /// Sends held messages in order; returns how many went (all of them when `waitWhenFull`, else up to the first
+    /// one the full queue refused).
+    @discardableResult
+    public func send(_ messages: [HeldMessage], topic: String, waitWhenFull: Bool) throws -> Int {
+        for (i, message) in messages.enumerated() {
+            let sent = try message.value.withUnsafeBytes { value in
+                guard let key = message.key else {
+                    return try produce(topic: topic, key: nil, value: value, headers: message.headers, waitWhenFull: waitWhenFull)
+                }
+                return try key.withUnsafeBytes {
+                    try produce(topic: topic, key: $0, value: value, headers: message.headers, waitWhenFull: waitWhenFull)
+                }
+            }
+            if !sent { return i }
+        }
+        return messages.count
+    }
+
     /// Waits until everything sent so far is delivered; throws when something could not be delivered (since the
     /// last flush) or the wait times out, so that the checkpoint this belongs to fails and its input is replayed.
     public func flush(timeout: Duration = .seconds(30)) throws {

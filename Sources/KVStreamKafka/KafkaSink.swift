@@ -82,8 +82,8 @@ final class KafkaSinkWriter: AsyncSinkWriter {
     private let producer: KafkaProducer
     private let topic: String
     private var encoder: JSONRowEncoder
-    /// Rows the full queue did not take, in order: (key, value).
-    private var heldBack: [([UInt8]?, [UInt8])] = []
+    /// Rows the full queue did not take, in order.
+    private var heldBack: [KafkaProducer.HeldMessage] = []
     private var flushDue = false
 
     init(producer: KafkaProducer, topic: String, schema: TableSchema) {
@@ -109,7 +109,7 @@ final class KafkaSinkWriter: AsyncSinkWriter {
                 }
                 if sent { continue }
             }
-            heldBack.append((key.isEmpty ? nil : Array(key), Array(value)))
+            heldBack.append(KafkaProducer.HeldMessage(key: key.isEmpty ? nil : Array(key), value: Array(value)))
         }
     }
 
@@ -128,15 +128,7 @@ final class KafkaSinkWriter: AsyncSinkWriter {
         heldBack.removeAll()
         flushDue = false
         try await offPool("kafka-flush") {
-            for (key, value) in rows {
-                try value.withUnsafeBytes { value in
-                    if let key {
-                        try key.withUnsafeBytes { try producer.produce(topic: topic, key: $0, value: value) }
-                    } else {
-                        try producer.produce(topic: topic, key: nil, value: value)
-                    }
-                }
-            }
+            try producer.send(rows, topic: topic, waitWhenFull: true)
             if flush { try producer.flush() }
         }
     }

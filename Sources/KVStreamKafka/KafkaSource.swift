@@ -74,15 +74,9 @@ final class KafkaPartitionFeed: MessageFeed {
     private var taken: [PartitionBuffer.Message] = []
     private let ledger: OffsetLedger
     /// Dead letters the producer's full queue did not take, in order (copies); sent before the feed reads on.
-    private var heldBack: [DeadLetter] = []
+    private var heldBack: [KafkaProducer.HeldMessage] = []
 
     var heldBackCount: Int { heldBack.count }
-
-    struct DeadLetter: Sendable {
-        var key: [UInt8]?
-        var value: [UInt8]
-        var headers: [(String, String)]
-    }
 
     init(buffer: PartitionBuffer, end: Int64?, deadLetters: DeadLetterTopic?, ledger: OffsetLedger) {
         self.buffer = buffer
@@ -106,7 +100,7 @@ final class KafkaPartitionFeed: MessageFeed {
     /// own). Meanwhile it says `.more`, not `.waiting`, so that the split is not taken for idle while it holds input.
     func poll(max: Int, _ handle: (UnsafeRawBufferPointer, Int64) -> String?) throws -> FeedStatus {
         if !heldBack.isEmpty {
-            try sendHeldBack(wait: false)
+            try sendHeldBack()
             if !heldBack.isEmpty { return .more }
         }
         if let end, nextOffset >= end { return .ended }
@@ -127,7 +121,9 @@ final class KafkaPartitionFeed: MessageFeed {
                     sent = try deadLetters.producer.produce(
                         topic: deadLetters.topic, key: key, value: value, headers: headers, waitWhenFull: false)
                 }
-                if !sent { heldBack.append(DeadLetter(key: key.map { Array($0) }, value: Array(value), headers: headers)) }
+                if !sent {
+                    heldBack.append(KafkaProducer.HeldMessage(key: key.map { Array($0) }, value: Array(value), headers: headers))
+                }
             }
             nextOffset = offset + 1
         }
@@ -142,34 +138,18 @@ final class KafkaPartitionFeed: MessageFeed {
             let (rows, topic, producer) = (heldBack, deadLetters.topic, deadLetters.producer)
             heldBack.removeAll()
             try await offPool("kafka-flush") {
-                try Self.send(rows, topic: topic, producer: producer, wait: true)
+                try producer.send(rows, topic: topic, waitWhenFull: true)
                 try producer.flush()
             }
         }
         ledger.record(checkpoint: id, partition: buffer.partition, offset: nextOffset)
     }
 
-    private func sendHeldBack(wait: Bool) throws {
+    /// Sends what the queue takes now, without waiting.
+    private func sendHeldBack() throws {
         guard let deadLetters else { return heldBack.removeAll() }
-        let sent = try Self.send(heldBack, topic: deadLetters.topic, producer: deadLetters.producer, wait: wait)
+        let sent = try deadLetters.producer.send(heldBack, topic: deadLetters.topic, waitWhenFull: false)
         heldBack.removeFirst(sent)
-    }
-
-    /// Sends `letters` in order; returns how many went (all of them when `wait`).
-    @discardableResult
-    private static func send(_ letters: [DeadLetter], topic: String, producer: KafkaProducer, wait: Bool) throws -> Int {
-        for (i, letter) in letters.enumerated() {
-            let sent = try letter.value.withUnsafeBytes { value in
-                if let key = letter.key {
-                    return try key.withUnsafeBytes {
-                        try producer.produce(topic: topic, key: $0, value: value, headers: letter.headers, waitWhenFull: wait)
-                    }
-                }
-                return try producer.produce(topic: topic, key: nil, value: value, headers: letter.headers, waitWhenFull: wait)
-            }
-            if !sent { return i }
-        }
-        return letters.count
     }
 
     func close() {}

@@ -124,22 +124,7 @@ import Testing
         try await writer.finishPending()
         #expect(!writer.hasPendingWork)
 
-        let consumer = try KafkaConsumer(bootstrap: cluster.bootstrap, group: "sink-test", topic: "out")
-        defer { consumer.close() }
-        try consumer.assign([0: nil])
-        var texts: [String] = []
-        var taken: [PartitionBuffer.Message] = []
-        let deadline = Date().addingTimeInterval(30)
-        while texts.count < count && Date() < deadline {
-            taken.removeAll(keepingCapacity: true)
-            consumer.buffer(0)?.take(max: 500, into: &taken)
-            for message in taken {
-                let value = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len)
-                texts.append(String(decoding: value, as: UTF8.self))
-                rd_kafka_message_destroy(message)
-            }
-            if taken.isEmpty { usleep(5_000) }
-        }
+        let texts = try readValues(cluster, topic: "out", count: count, until: Date().addingTimeInterval(30))
         #expect(texts == (0..<count).map { "{\"text\":\"line \($0)\"}" })
     }
 
@@ -178,21 +163,7 @@ import Testing
         try await feed.prepareCheckpoint(1)
         #expect(feed.heldBackCount == 0)
 
-        let reader = try KafkaConsumer(bootstrap: cluster.bootstrap, group: "dlq-read", topic: "dlq")
-        defer { reader.close() }
-        try reader.assign([0: nil])
-        var texts: [String] = []
-        var taken: [PartitionBuffer.Message] = []
-        while texts.count < count && Date() < deadline {
-            taken.removeAll(keepingCapacity: true)
-            reader.buffer(0)?.take(max: 500, into: &taken)
-            for message in taken {
-                texts.append(String(decoding: UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len),
-                                    as: UTF8.self))
-                rd_kafka_message_destroy(message)
-            }
-            if taken.isEmpty { usleep(5_000) }
-        }
+        let texts = try readValues(cluster, topic: "dlq", count: count, until: deadline)
         #expect(texts == (0..<count).map { "bad \($0)" })
     }
 
@@ -249,6 +220,26 @@ import Testing
         #expect(mine.count == 1, "the first member holds \(mine) after the second joined")
         if let p = mine.first { #expect(handler.next(p) == ends[p]!, "partition \(p) read to \(handler.next(p)) of \(ends[p]!)") }
     }
+}
+
+/// The values of partition 0 of `topic`, as text, until `count` arrived or the deadline passed.
+private func readValues(_ cluster: MockCluster, topic: String, count: Int, until deadline: Date) throws -> [String] {
+    let reader = try KafkaConsumer(bootstrap: cluster.bootstrap, group: "\(topic)-read", topic: topic)
+    defer { reader.close() }
+    try reader.assign([0: nil])
+    var texts: [String] = []
+    var taken: [PartitionBuffer.Message] = []
+    while texts.count < count && Date() < deadline {
+        taken.removeAll(keepingCapacity: true)
+        reader.buffer(0)?.take(max: 500, into: &taken)
+        for message in taken {
+            let value = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len)
+            texts.append(String(decoding: value, as: UTF8.self))
+            rd_kafka_message_destroy(message)
+        }
+        if taken.isEmpty { usleep(5_000) }
+    }
+    return texts
 }
 
 /// Assigns each partition at the offset after the last one read, and tracks what is assigned now.
