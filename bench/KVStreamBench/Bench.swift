@@ -79,6 +79,9 @@ struct Bench {
                    baselineName: "librdkafka consumer")
             print(String(format: "kafka first message, p=%d: after %.3f s (librdkafka consumer: %.3f s), not in the rates",
                          parallelism, best!.startSeconds, raw!.startSeconds))
+            print(String(format: "kafka CPU per message (whole process, broker included), p=%d: %.2f us "
+                         + "(librdkafka consumer: %.2f us)", parallelism, best!.cpuMicrosPerMessage,
+                         raw!.cpuMicrosPerMessage))
         }
     }
 

@@ -25,7 +25,19 @@ enum KafkaBench {
         var seconds: Double
         /// Messages read in ``seconds`` (those of the first fetch are seen at the start, so they do not count).
         var messages: Int
+        /// CPU time of the whole process (broker, librdkafka and job threads) in ``seconds``.
+        var cpuSeconds: Double
         var rate: Double { Double(messages) / seconds }
+        /// Microseconds of CPU per message: steadier than the rate on a noisy machine, and what bounds the rate
+        /// once both cores are busy.
+        var cpuMicrosPerMessage: Double { cpuSeconds * 1e6 / Double(messages) }
+    }
+
+    /// CPU time used so far by every thread of this process, in nanoseconds.
+    static func processCPUNanos() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// A topic on a one-broker mock cluster, alive as long as this is.
@@ -85,7 +97,8 @@ enum KafkaBench {
         guard let conf = rd_kafka_conf_new() else { throw BenchError("raw consumer: cannot allocate a configuration") }
         var error = [CChar](repeating: 0, count: 512)
         for (key, value) in [("bootstrap.servers", topic.bootstrap), ("group.id", "bench-raw-\(UUID())"),
-                             ("enable.auto.commit", "false")]
+                             ("enable.auto.commit", "false"),
+                             ("queued.max.messages.kbytes", "2097151")]
         where rd_kafka_conf_set(conf, key, value, &error, error.count) != RD_KAFKA_CONF_OK {
             rd_kafka_conf_destroy(conf)
             throw BenchError("raw consumer: \(key)=\(value): \(text(error))")
@@ -111,7 +124,7 @@ enum KafkaBench {
         defer { rd_kafka_queue_destroy(queue) }
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 4_096)
         var seen = 0
-        var first: (nanos: UInt64, seen: Int)?
+        var first: (nanos: UInt64, seen: Int, cpu: UInt64)?
         while seen < topic.messages {
             let n = rd_kafka_consume_batch_queue(queue, 100, &messages, messages.count)
             for i in 0..<max(0, n) {
@@ -119,12 +132,13 @@ enum KafkaBench {
                 if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR { seen += 1 }
                 rd_kafka_message_destroy(message)
             }
-            if first == nil && seen > 0 { first = (Clock.monotonicNanos(), seen) }
+            if first == nil && seen > 0 { first = (Clock.monotonicNanos(), seen, processCPUNanos()) }
         }
         let end = Clock.monotonicNanos()
+        let cpu = processCPUNanos()
         rd_kafka_consumer_close(handle)
         return Figures(startSeconds: Double(first!.nanos - start) / 1e9, seconds: Double(end - first!.nanos) / 1e9,
-                       messages: topic.messages - first!.seen)
+                       messages: topic.messages - first!.seen, cpuSeconds: Double(cpu - first!.cpu) / 1e9)
     }
 
     /// Throws unless every partition still starts at offset 0 and the topic holds every message sent.
@@ -206,12 +220,13 @@ enum KafkaBench {
             throw error
         }
         let end = Clock.monotonicNanos()
+        let cpu = processCPUNanos()
         guard let first = watcher.stop() else { throw BenchError("kafka job: no record read") }
         let sums = store.columnSums("windows")
         let result = TumblingBench.Result(
             rows: store.rowCount("windows"), count: sums.first ?? 0, sum: sums.dropFirst().first ?? 0)
         return (result, Figures(startSeconds: Double(first.nanos - start) / 1e9, seconds: Double(end - first.nanos) / 1e9,
-                                messages: topic.messages - first.seen))
+                                messages: topic.messages - first.seen, cpuSeconds: Double(cpu - first.cpu) / 1e9))
     }
 }
 
@@ -220,6 +235,7 @@ enum KafkaBench {
 private final class FirstRecords: Sendable {
     private let nanos = Atomic<UInt64>(0)
     private let seen = Atomic<Int>(0)
+    private let cpu = Atomic<UInt64>(0)
     private let stopped = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
 
@@ -229,6 +245,7 @@ private final class FirstRecords: Sendable {
                 let count = metrics.recordsIn.load(ordering: .relaxed)
                 if count > 0 {
                     nanos.store(Clock.monotonicNanos(), ordering: .relaxed)
+                    cpu.store(KafkaBench.processCPUNanos(), ordering: .relaxed)
                     seen.store(count, ordering: .relaxed)
                     break
                 }
@@ -239,10 +256,10 @@ private final class FirstRecords: Sendable {
     }
 
     /// Stops watching; the time and count of the first records, if there were any.
-    func stop() -> (nanos: UInt64, seen: Int)? {
+    func stop() -> (nanos: UInt64, seen: Int, cpu: UInt64)? {
         stopped.store(true, ordering: .relaxed)
         exited.wait()
         let count = seen.load(ordering: .relaxed)
-        return count > 0 ? (nanos.load(ordering: .relaxed), count) : nil
+        return count > 0 ? (nanos.load(ordering: .relaxed), count, cpu.load(ordering: .relaxed)) : nil
     }
 }

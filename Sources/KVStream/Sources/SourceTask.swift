@@ -110,6 +110,7 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
         var batch = RecordBatch<Element>(reservingCapacity: BatchSize.default)
         var rejects: [RejectedRecord] = []
         var lastTick = Clock.monotonicNanos()
+        var unflushed = 0
         while !environment.stop.isRequested {
             try await injectBarrierIfRequested()
             var progressed = false
@@ -132,6 +133,14 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
                     pushCuttingAtWatermarks(batch, split: i)
                 }
                 if !rejects.isEmpty { emitRejects(rejects) }
+                // Downstream gets the records of each batch's worth read, not only at the end of a pass over the
+                // splits: a pass over many partitions read ~150k records, which the next task then processed
+                // while this one waited for room, so the two alternated instead of overlapping.
+                unflushed += batch.count
+                if unflushed >= BatchSize.default {
+                    unflushed = 0
+                    await environment.flushOutputs()
+                }
                 if status == .ended {
                     splits[i].ended = true
                     activeMinimum = nil
@@ -155,6 +164,7 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
                 head.processingTime(Clock.nowMillis())
             }
             await environment.flushOutputs()
+            unflushed = 0
             try environment.checkFailure()
             if !progressed { try? await Task.sleep(for: .milliseconds(5)) }
         }

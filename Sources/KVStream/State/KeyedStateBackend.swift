@@ -118,6 +118,11 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Windows some of whose accumulators are in the store: only their cache misses need a read.
     @usableFromInline var spilled: Set<TimeWindow> = []
     @usableFromInline var cached = 0
+    /// The dictionary of the last window dropped, emptied with its capacity kept: the next new window takes it
+    /// (memory backend), since consecutive windows of a stream hold similar numbers of keys. Growing a new one from
+    /// empty rehashed every key about twice, and a fresh table's pages are faulted in one by one: together a
+    /// quarter of the window operator's time.
+    @usableFromInline var spare: [K: A] = [:]
 
     public init() { backing = nil }
 
@@ -125,7 +130,12 @@ public final class WindowTable<K: StateKey, A: StateValue> {
 
     /// Changes one accumulator in place; setting it to nil removes it.
     @inlinable public func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
-        guard backing != nil else { return body(&byWindow[window, default: [:]][key]) }
+        guard backing != nil else {
+            if let index = byWindow.index(forKey: window) { return body(&byWindow.values[index][key]) }
+            byWindow[window] = spare
+            spare = [:]
+            return body(&byWindow[window]![key])
+        }
         if spilled.contains(window) { load(key, window) }
         var delta = 0
         let result = Self.counting(&byWindow[window, default: [:]], key, &delta, body)
@@ -170,7 +180,13 @@ public final class WindowTable<K: StateKey, A: StateValue> {
 
     /// Drops a whole window.
     public func removeWindow(_ window: TimeWindow) {
-        cached -= byWindow.removeValue(forKey: window)?.count ?? 0
+        if var keys = byWindow.removeValue(forKey: window) {
+            cached -= keys.count
+            if backing == nil && keys.capacity > spare.capacity {
+                keys.removeAll(keepingCapacity: true)
+                spare = keys
+            }
+        }
         dirtyWindows.remove(window)
         changedKeys[window] = nil
         removed[window] = nil
