@@ -34,14 +34,9 @@ public struct EventSource<Element: Sendable>: Sendable {
     /// A name for describe output (`payments`).
     public var formatName: String
     /// Decodes one record (a line of a file, the value of a Kafka message).
-    public let decode: @Sendable (UnsafeRawBufferPointer) -> Result<Element, FormatRejection>
+    public var decode: @Sendable (UnsafeRawBufferPointer) -> Result<Element, FormatRejection>
     /// Event time of a record, epoch milliseconds.
-    public let timestamp: @Sendable (Element) -> Int64
-    /// Decodes one record and appends it, with its event time, to a batch; or returns why the record was refused.
-    /// Formed in `init`, where the job's element type is concrete, so that the per-record copy into the batch is
-    /// specialized: from the generic source loop, a struct of strings was copied through value witnesses (each
-    /// string retained and released, metadata looked up), a tenth of a Kafka job's CPU.
-    let appendDecoded: @Sendable (UnsafeRawBufferPointer, inout RecordBatch<Element>) -> FormatRejection?
+    public var timestamp: @Sendable (Element) -> Int64
     /// Makes the generator for one split from the source's settings (`[sources.NAME]`), or nil when this kind
     /// of record has no generator.
     let makeGenerator: (@Sendable (GeneratorOptions) throws -> GeneratorFunction<Element>)?
@@ -54,7 +49,6 @@ public struct EventSource<Element: Sendable>: Sendable {
         self.formatName = formatName
         self.decode = decode
         self.timestamp = timestamp
-        appendDecoded = Self.appender(decode, timestamp)
         makeGenerator = nil
     }
 
@@ -67,7 +61,6 @@ public struct EventSource<Element: Sendable>: Sendable {
         self.formatName = formatName
         self.decode = decode
         self.timestamp = timestamp
-        appendDecoded = Self.appender(decode, timestamp)
         // The closure is formed here, where the generator's concrete type is known, so that its loop is
         // specialized instead of running through an existential's generic witness.
         self.makeGenerator = { options in
@@ -75,21 +68,6 @@ public struct EventSource<Element: Sendable>: Sendable {
             return GeneratorFunction(
                 generate: { batch, count in box.generator.generate(into: &batch, count: count) },
                 skip: { count in box.generator.skip(count) })
-        }
-    }
-
-    private static func appender(
-        _ decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Result<Element, FormatRejection>,
-        _ timestamp: @escaping @Sendable (Element) -> Int64
-    ) -> @Sendable (UnsafeRawBufferPointer, inout RecordBatch<Element>) -> FormatRejection? {
-        { bytes, batch in
-            switch decode(bytes) {
-            case .success(let value):
-                batch.append(value, timestamp: timestamp(value))
-                return nil
-            case .failure(let rejection):
-                return rejection
-            }
         }
     }
 }
@@ -122,5 +100,4 @@ public struct GeneratorOptions: Sendable {
         self.split = split
         self.splits = splits
     }
-
 }

@@ -69,11 +69,16 @@ final class FeedSplitReader<Element: Sendable>: SplitReader {
         var read: Int64 = 0
         let status = try feed.poll(max: max) { bytes, offset in
             read += 1
-            guard let rejection = source.appendDecoded(bytes, &batch) else { return nil }
-            rejects.append(RejectedRecord(
-                raw: String(decoding: bytes, as: UTF8.self), reason: rejection.reason, source: sourceName,
-                position: feed.describe(offset: offset), receivedAt: Clock.nowMillis()))
-            return rejection.reason
+            switch source.decode(bytes) {
+            case .success(let value):
+                batch.append(value, timestamp: source.timestamp(value))
+                return nil
+            case .failure(let rejection):
+                rejects.append(RejectedRecord(
+                    raw: String(decoding: bytes, as: UTF8.self), reason: rejection.reason, source: sourceName,
+                    position: feed.describe(offset: offset), receivedAt: Clock.nowMillis()))
+                return rejection.reason
+            }
         }
         records += read
         switch status {
