@@ -165,6 +165,13 @@ struct Bench {
         fflush(nil)
     }
 
+    /// CPU time used so far by every thread of this process, in seconds.
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     static func check<R: Equatable>(_ ok: Bool, _ name: String, _ got: R, _ expected: R) throws {
         guard ok else { throw BenchError("\(name): result \(got) differs from the baseline's \(expected)") }
     }

@@ -33,13 +33,6 @@ enum KafkaBench {
         var cpuMicrosPerMessage: Double { cpuSeconds * 1e6 / Double(messages) }
     }
 
-    /// CPU time used so far by every thread of this process, in nanoseconds.
-    static func processCPUNanos() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-
     /// A topic on a one-broker mock cluster, alive as long as this is.
     struct Topic {
         let cluster: MockCluster
@@ -124,7 +117,7 @@ enum KafkaBench {
         defer { rd_kafka_queue_destroy(queue) }
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 4_096)
         var seen = 0
-        var first: (nanos: UInt64, seen: Int, cpu: UInt64)?
+        var first: (nanos: UInt64, seen: Int, cpu: Double)?
         while seen < topic.messages {
             let n = rd_kafka_consume_batch_queue(queue, 100, &messages, messages.count)
             for i in 0..<max(0, n) {
@@ -132,13 +125,13 @@ enum KafkaBench {
                 if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR { seen += 1 }
                 rd_kafka_message_destroy(message)
             }
-            if first == nil && seen > 0 { first = (Clock.monotonicNanos(), seen, processCPUNanos()) }
+            if first == nil && seen > 0 { first = (Clock.monotonicNanos(), seen, Bench.processCPUSeconds()) }
         }
         let end = Clock.monotonicNanos()
-        let cpu = processCPUNanos()
+        let cpu = Bench.processCPUSeconds()
         rd_kafka_consumer_close(handle)
         return Figures(startSeconds: Double(first!.nanos - start) / 1e9, seconds: Double(end - first!.nanos) / 1e9,
-                       messages: topic.messages - first!.seen, cpuSeconds: Double(cpu - first!.cpu) / 1e9)
+                       messages: topic.messages - first!.seen, cpuSeconds: cpu - first!.cpu)
     }
 
     /// Throws unless every partition still starts at offset 0 and the topic holds every message sent.
@@ -220,13 +213,13 @@ enum KafkaBench {
             throw error
         }
         let end = Clock.monotonicNanos()
-        let cpu = processCPUNanos()
+        let cpu = Bench.processCPUSeconds()
         guard let first = watcher.stop() else { throw BenchError("kafka job: no record read") }
         let sums = store.columnSums("windows")
         let result = TumblingBench.Result(
             rows: store.rowCount("windows"), count: sums.first ?? 0, sum: sums.dropFirst().first ?? 0)
         return (result, Figures(startSeconds: Double(first.nanos - start) / 1e9, seconds: Double(end - first.nanos) / 1e9,
-                                messages: topic.messages - first.seen, cpuSeconds: Double(cpu - first.cpu) / 1e9))
+                                messages: topic.messages - first.seen, cpuSeconds: cpu - first.cpu))
     }
 }
 
@@ -235,6 +228,7 @@ enum KafkaBench {
 private final class FirstRecords: Sendable {
     private let nanos = Atomic<UInt64>(0)
     private let seen = Atomic<Int>(0)
+    /// The process's CPU seconds then, as the bits of the `Double`.
     private let cpu = Atomic<UInt64>(0)
     private let stopped = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
@@ -245,7 +239,7 @@ private final class FirstRecords: Sendable {
                 let count = metrics.recordsIn.load(ordering: .relaxed)
                 if count > 0 {
                     nanos.store(Clock.monotonicNanos(), ordering: .relaxed)
-                    cpu.store(KafkaBench.processCPUNanos(), ordering: .relaxed)
+                    cpu.store(Bench.processCPUSeconds().bitPattern, ordering: .relaxed)
                     seen.store(count, ordering: .relaxed)
                     break
                 }
@@ -256,10 +250,10 @@ private final class FirstRecords: Sendable {
     }
 
     /// Stops watching; the time and count of the first records, if there were any.
-    func stop() -> (nanos: UInt64, seen: Int, cpu: UInt64)? {
+    func stop() -> (nanos: UInt64, seen: Int, cpu: Double)? {
         stopped.store(true, ordering: .relaxed)
         exited.wait()
         let count = seen.load(ordering: .relaxed)
-        return count > 0 ? (nanos.load(ordering: .relaxed), count, cpu.load(ordering: .relaxed)) : nil
+        return count > 0 ? (nanos.load(ordering: .relaxed), count, Double(bitPattern: cpu.load(ordering: .relaxed))) : nil
     }
 }

@@ -77,17 +77,11 @@ enum ParquetBench {
         var bytes: Int
     }
 
-    static func processCPUSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-
     /// Times one ``write(_:to:options:)``: from rows in memory to a closed file, as pyarrow's side is timed.
     static func timedWrite(_ rows: [PaymentRow], to path: String, options: ParquetWriterOptions) throws -> Timing {
-        let (wall, cpu) = (Clock.monotonicNanos(), processCPUSeconds())
+        let (wall, cpu) = (Clock.monotonicNanos(), Bench.processCPUSeconds())
         let bytes = try write(rows, to: path, options: options)
-        return Timing(wall: Double(Clock.monotonicNanos() - wall) / 1e9, cpu: processCPUSeconds() - cpu, bytes: bytes)
+        return Timing(wall: Double(Clock.monotonicNanos() - wall) / 1e9, cpu: Bench.processCPUSeconds() - cpu, bytes: bytes)
     }
 
     /// `bench/parquet_bench.py` in a `python3` process that holds the same rows as an Arrow table and writes them
