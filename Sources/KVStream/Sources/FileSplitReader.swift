@@ -84,15 +84,11 @@ final class FileSplitReader<Element: Sendable>: SplitReader {
     private func decode(_ line: UnsafeRawBufferPointer, into batch: inout RecordBatch<Element>,
                         rejects: inout [RejectedRecord]) {
         lineNumber += 1
-        switch source.decode(line) {
-        case .success(let value):
-            batch.append(value, timestamp: source.timestamp(value))
-        case .failure(let rejection):
-            rejects.append(
-                RejectedRecord(
-                    raw: String(decoding: line, as: UTF8.self), reason: rejection.reason, source: sourceName,
-                    position: "\(path):\(lineNumber)", receivedAt: Clock.nowMillis()))
-        }
+        guard let rejection = source.appendDecoded(line, &batch) else { return }
+        rejects.append(
+            RejectedRecord(
+                raw: String(decoding: line, as: UTF8.self), reason: rejection.reason, source: sourceName,
+                position: "\(path):\(lineNumber)", receivedAt: Clock.nowMillis()))
     }
 
     func close() { Foundation.close(fd) }

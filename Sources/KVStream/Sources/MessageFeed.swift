@@ -65,20 +65,15 @@ final class FeedSplitReader<Element: Sendable>: SplitReader {
     }
 
     func poll(into batch: inout RecordBatch<Element>, rejects: inout [RejectedRecord], max: Int) throws -> PollStatus {
-        let source = self.source
+        let appendDecoded = source.appendDecoded
         var read: Int64 = 0
         let status = try feed.poll(max: max) { bytes, offset in
             read += 1
-            switch source.decode(bytes) {
-            case .success(let value):
-                batch.append(value, timestamp: source.timestamp(value))
-                return nil
-            case .failure(let rejection):
-                rejects.append(RejectedRecord(
-                    raw: String(decoding: bytes, as: UTF8.self), reason: rejection.reason, source: sourceName,
-                    position: feed.describe(offset: offset), receivedAt: Clock.nowMillis()))
-                return rejection.reason
-            }
+            guard let rejection = appendDecoded(bytes, &batch) else { return nil }
+            rejects.append(RejectedRecord(
+                raw: String(decoding: bytes, as: UTF8.self), reason: rejection.reason, source: sourceName,
+                position: feed.describe(offset: offset), receivedAt: Clock.nowMillis()))
+            return rejection.reason
         }
         records += read
         switch status {
