@@ -76,18 +76,20 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
             queued[0].append(.records(batch))
             return
         }
-        for i in 0..<batch.count {
-            let group = selector.keyGroup(batch.values[i], maxParallelism, &scratch)
-            let target = KeyGroup.operatorIndex(keyGroup: group, maxParallelism: maxParallelism, parallelism: n)
-            open[target].append(batch.values[i], timestamp: batch.timestamps[i])
-            if open[target].count >= BatchSize.default { seal(target) }
-        }
+        // Batches are sealed once full after the whole input batch was dealt, so one may hold up to an input
+        // batch's worth more than ``BatchSize/default``.
+        selector.scatter(batch, maxParallelism, &open, &scratch)
+        for target in open.indices where open[target].count >= BatchSize.default { seal(target) }
     }
 
     private func seal(_ target: Int) {
         guard !open[target].isEmpty else { return }
+        let sealed = open[target].count
         queued[target].append(.records(open[target]))
-        open[target] = RecordBatch(reservingCapacity: min(BatchSize.default, 256))
+        // Room for half as much again as the batch just sealed: a hash exchange fills batches a little past
+        // ``BatchSize/default`` without growing them (growing copied every record once more), and a trickle of
+        // small batches does not reserve big ones.
+        open[target] = RecordBatch(reservingCapacity: min(max(sealed + sealed / 2, 64), 2 * BatchSize.default))
     }
 
     private func broadcastControl(_ event: StreamEvent<Element>) {
