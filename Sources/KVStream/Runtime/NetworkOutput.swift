@@ -24,8 +24,6 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
     private var queued: [[StreamEvent<Element>]]
     private var scratch = BinaryWriter()
     private var rebalanceNext: Int
-    /// Made in `init` so the per-record loop is specialized for the job's types (see ``WindowOperator``).
-    private var partitionHandler: ((RecordBatch<Element>) -> Void)?
 
     init(
         targets: [Target], partitioning: Partitioning, selector: KeyGroupSelector<Element>?, subtask: Int,
@@ -42,7 +40,6 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
         queued = Array(repeating: [], count: targets.count)
         rebalanceNext = subtask % targets.count
         super.init()
-        partitionHandler = { [unowned self] batch in self.partitionByKey(batch) }
     }
 
     override func push(_ batch: RecordBatch<Element>) {
@@ -64,7 +61,9 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
             queued[rebalanceNext].append(.records(batch))
             rebalanceNext = (rebalanceNext + 1) % targets.count
         case .hash:
-            partitionHandler?(batch)
+            // The per-record loop is the selector's `scatter`, specialized where the job was defined: this class
+            // is made by the runtime's generic code, so a loop of its own would run generic.
+            partitionByKey(batch)
         }
     }
 

@@ -73,8 +73,9 @@ struct SourceSpawner<Element: Sendable>: SourceSpawning {
     ) throws -> any RunnableTask
 
     let events: EventSource<Element>
-    /// ``build`` as a closure formed in `init`, where the DSL knows the element type, so that the source loop
-    /// it makes is specialized rather than reached through this protocol's generic witness.
+    /// ``build`` as a closure formed in `init`, where the DSL knows the element type, so that building the readers
+    /// is specialized. The source task it returns still runs generic (it is reached through `RunnableTask`): its
+    /// per-record work is ``EventSource/appendDecoded``, which is specialized.
     private let make: Make
 
     init(_ events: EventSource<Element>) {
