@@ -51,7 +51,8 @@ public struct EventSource<Element: Sendable>: Sendable {
     /// of each record into the batch is then specialized. From the generic readers, a struct of strings went
     /// through value witnesses (each string retained and released, the `Result`'s metadata looked up per
     /// record): about a tenth of a Kafka job's CPU.
-    @usableFromInline private(set) var appendDecoded: @Sendable (UnsafeRawBufferPointer, inout RecordBatch<Element>) -> FormatRejection?
+    @usableFromInline private(set) var appendDecoded:
+        @Sendable (UnsafeRawBufferPointer, inout RecordBatch<Element>) -> FormatRejection?
 
     @inlinable
     public init(
