@@ -19,10 +19,8 @@ public enum Partitioning: Sendable, CustomStringConvertible {
     }
 }
 
-/// Computes the key group of a record, for hash exchanges and keyed state.
+/// Deals the records of a hash exchange to the task instances that own their keys' key groups.
 public struct KeyGroupSelector<Element: Sendable>: Sendable {
-    /// The key group of a record, given the job's max parallelism; encodes the key into the scratch writer.
-    public let keyGroup: @Sendable (Element, Int, inout BinaryWriter) -> Int
     /// Appends each record of a batch, in order, to the batch of the instance that owns its key group (one per
     /// instance in `targets`), given the job's max parallelism.
     ///
@@ -36,9 +34,6 @@ public struct KeyGroupSelector<Element: Sendable>: Sendable {
 
     @inlinable
     public init<K: StateKey>(key: @escaping @Sendable (Element) -> K) {
-        keyGroup = { element, maxParallelism, scratch in
-            KeyGroup.of(key(element), maxParallelism: maxParallelism, scratch: &scratch)
-        }
         scatter = { batch, maxParallelism, targets, scratch in
             let n = targets.count
             for i in 0..<batch.count {
