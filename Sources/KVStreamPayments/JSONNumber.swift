@@ -17,6 +17,13 @@ enum JSONNumber {
     /// Parses an integer literal (no fraction, no exponent); nil when it does not fit an `Int64`.
     static func int64(_ literal: UnsafeRawBufferPointer) -> Int64? {
         let negative = literal[0] == UInt8(ascii: "-")
+        let first = negative ? 1 : 0
+        // Up to 18 digits cannot overflow, so they need no check per digit (a millisecond timestamp has 13).
+        if literal.count - first <= 18 {
+            var magnitude: Int64 = 0
+            for index in first..<literal.count { magnitude = magnitude &* 10 &+ Int64(literal[index] &- UInt8(ascii: "0")) }
+            return negative ? -magnitude : magnitude
+        }
         var value: Int64 = 0
         for index in (negative ? 1 : 0)..<literal.count {
             let digit = Int64(literal[index] &- UInt8(ascii: "0"))
@@ -35,6 +42,16 @@ enum JSONNumber {
     ///
     /// Going through `Double` would turn `0.29` into 28.999999999999996 cents; reading the digits does not.
     static func cents(_ literal: UnsafeRawBufferPointer) -> Cents {
+        if literal[0] == UInt8(ascii: "-") { return .notPositive }
+        if let cents = plainCents(literal) {
+            return cents == 0 ? .notPositive : cents >= centsLimit ? .outOfRange : .cents(cents)
+        }
+        return anyCents(literal)
+    }
+
+    /// ``cents(_:)`` for any literal, exponents and long digit strings included: the path of literals that
+    /// ``plainCents(_:)`` does not take (tests hold the two to the same results).
+    static func anyCents(_ literal: UnsafeRawBufferPointer) -> Cents {
         if literal[0] == UInt8(ascii: "-") { return .notPositive }
         let digits = DecimalDigits(literal)
         guard let first = digits.firstSignificant else { return .notPositive }
@@ -58,6 +75,7 @@ enum JSONNumber {
     /// rounded multiplication or division give the nearest `Double` (Clinger's fast path); coordinates
     /// printed with six decimals always take it. Other literals go through the standard library's parser.
     static func double(_ literal: UnsafeRawBufferPointer) -> Double {
+        if let value = plainDouble(literal) { return value }
         let digits = DecimalDigits(literal)
         guard let first = digits.firstSignificant else { return digits.negative ? -0.0 : 0.0 }
         let significantCount = digits.count - first
@@ -74,6 +92,65 @@ enum JSONNumber {
             }
         }
         return Double(String(decoding: literal, as: UTF8.self)) ?? .nan
+    }
+
+    /// The cents of a literal without exponent and with at most 16 integer digits (every amount a payment
+    /// system writes), read in one pass; nil for other literals, which take the general path of ``cents(_:)``.
+    /// Same result: the two first fraction digits, rounded half away from zero on the third.
+    @inline(__always)
+    static func plainCents(_ literal: UnsafeRawBufferPointer) -> Int64? {
+        var index = 0
+        var whole: Int64 = 0
+        while index < literal.count, case let digit = literal[index] &- UInt8(ascii: "0"), digit < 10 {
+            whole = whole &* 10 &+ Int64(digit)
+            index += 1
+        }
+        guard index <= 16 else { return nil }
+        var cents = whole &* 100
+        guard index < literal.count else { return cents }
+        guard literal[index] == UInt8(ascii: ".") else { return nil }
+        index += 1
+        // Tenths, hundredths, then the digit that rounds; a digit missing is a zero.
+        for place in 0..<3 {
+            guard index < literal.count, case let digit = literal[index] &- UInt8(ascii: "0"), digit < 10 else { break }
+            if place < 2 {
+                cents &+= Int64(digit) &* (place == 0 ? 10 : 1)
+            } else if digit >= 5 {
+                cents &+= 1
+            }
+            index += 1
+        }
+        while index < literal.count && literal[index] &- UInt8(ascii: "0") < 10 { index += 1 }
+        return index == literal.count ? cents : nil
+    }
+
+    /// The value of a literal without exponent whose digits, read as one integer, stay within 2^53 (coordinates,
+    /// amounts), in one pass: that integer divided by a power of ten of at most 22, both exact, rounds once, to
+    /// the nearest `Double` (Clinger's fast path). Nil for other literals, which take the general path.
+    @inline(__always)
+    static func plainDouble(_ literal: UnsafeRawBufferPointer) -> Double? {
+        let negative = literal[0] == UInt8(ascii: "-")
+        var index = negative ? 1 : 0
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var fractionDigits = 0
+        var inFraction = false
+        while index < literal.count {
+            let byte = literal[index]
+            if byte &- UInt8(ascii: "0") < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(byte &- UInt8(ascii: "0"))
+                digits += 1
+                if inFraction { fractionDigits += 1 }
+            } else if byte == UInt8(ascii: ".") {
+                inFraction = true
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        guard digits <= 19 && mantissa <= 1 << 53 && fractionDigits <= 22 else { return nil }
+        let magnitude = Double(mantissa) / powersOfTen[fractionDigits]
+        return negative ? -magnitude : magnitude
     }
 
     private static func isFinite(_ literal: UnsafeRawBufferPointer) -> Bool {

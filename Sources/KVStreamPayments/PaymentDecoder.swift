@@ -80,9 +80,13 @@ public enum PaymentDecoding {
             }
             throw .notAnObject
         }
-        return try withUnsafeTemporaryAllocation(of: JSONSpan.self, capacity: PaymentField.count) {
-            spans throws(PaymentRejection) -> Payment in
-            spans.initialize(repeating: .absent)
+        // One span per field, on the stack. `withUnsafeTemporaryAllocation` passed a thrown rejection out
+        // through a `Result` and copied the payment on the way, three times.
+        var storage = InlineArray<13, JSONSpan>(repeating: .absent)
+        return try withUnsafeMutablePointer(to: &storage) { pointer throws(PaymentRejection) -> Payment in
+            let spans = UnsafeMutableBufferPointer(
+                start: UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: JSONSpan.self),
+                count: PaymentField.count)
             do throws(JSONSyntaxError) {
                 try scanObject(&scanner, into: spans)
             } catch {

@@ -98,14 +98,17 @@ enum PaymentField: Int, CaseIterable {
 extension Service {
     /// The service a raw string spells, nil for anything else.
     init?(bytes: UnsafeRawBufferPointer) {
-        // Raw values rather than `allCases`, which would build an array on every call.
-        for rawValue in 0...Service.airtime.rawValue {
-            if let service = Service(rawValue: rawValue), service.spelling.equals(bytes) {
-                self = service
-                return
-            }
+        // The length and the first byte leave one candidate, compared once.
+        let candidate: Service
+        switch bytes.count {
+        case 7: candidate = bytes[0] == UInt8(ascii: "d") ? .deposit : .airtime
+        case 8: candidate = .transfer
+        case 10: candidate = .withdrawal
+        case 12: candidate = bytes[0] == UInt8(ascii: "c") ? .cardPayment : .billPayment
+        default: return nil
         }
-        return nil
+        guard candidate.spelling.equals(bytes) else { return nil }
+        self = candidate
     }
 
     var spelling: StaticString {
@@ -123,13 +126,15 @@ extension Service {
 extension Channel {
     /// The channel a raw string spells, nil for anything else.
     init?(bytes: UnsafeRawBufferPointer) {
-        for rawValue in 0...Channel.agent.rawValue {
-            if let channel = Channel(rawValue: rawValue), channel.spelling.equals(bytes) {
-                self = channel
-                return
-            }
+        let candidate: Channel
+        switch bytes.count {
+        case 3: candidate = bytes[0] == UInt8(ascii: "w") ? .web : bytes[0] == UInt8(ascii: "p") ? .pos : .api
+        case 5: candidate = .agent
+        case 6: candidate = .mobile
+        default: return nil
         }
-        return nil
+        guard candidate.spelling.equals(bytes) else { return nil }
+        self = candidate
     }
 
     var spelling: StaticString {

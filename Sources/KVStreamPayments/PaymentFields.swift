@@ -8,6 +8,7 @@ struct PaymentFields {
     static let serviceRule = "must be one of card_payment, transfer, withdrawal, deposit, bill_payment, airtime"
     static let channelRule = "must be one of web, mobile, pos, api, agent"
 
+    @inline(__always)
     func payment() throws(PaymentRejection) -> Payment {
         let eventId = try nonEmptyString(.eventId)
         let ts = try timestamp()
@@ -25,10 +26,12 @@ struct PaymentFields {
         }
         if let value = lat, !(value >= -90 && value <= 90) { throw .field(.lat, "out of range [-90, 90]") }
         if let value = lon, !(value >= -180 && value <= 180) { throw .field(.lon, "out of range [-180, 180]") }
+        let deviceId = try optionalString(.deviceId)
+        let beneficiaryId = try optionalString(.beneficiaryId)
         return Payment(
             eventId: eventId, ts: ts, customerId: customerId, merchantId: merchantId, service: service,
             amountCents: amountCents, currency: currency, channel: channel, country: country, lat: lat, lon: lon,
-            deviceId: try optionalString(.deviceId), beneficiaryId: try optionalString(.beneficiaryId)
+            deviceId: deviceId, beneficiaryId: beneficiaryId
         )
     }
 
@@ -100,7 +103,8 @@ struct PaymentFields {
         return value
     }
 
-    /// A required string of exactly `count` uppercase ASCII letters.
+    /// A required string of exactly `count` uppercase ASCII letters, taken from ``LetterCodes`` (every code
+    /// of that length is made once, not once per record).
     private func letters(_ field: PaymentField, count: Int) throws(PaymentRejection) -> String {
         let span = span(field)
         guard span.kind != .absent else { throw .missing(field) }
@@ -109,8 +113,13 @@ struct PaymentFields {
             ? nil
             : withContent(span) { content in
                 guard content.count == count else { return nil }
-                for byte in content where byte < UInt8(ascii: "A") || byte > UInt8(ascii: "Z") { return nil }
-                return String(decoding: content, as: UTF8.self)
+                var index = 0
+                for byte in content {
+                    let letter = byte &- UInt8(ascii: "A")
+                    guard letter < 26 else { return nil }
+                    index = index * 26 + Int(letter)
+                }
+                return count == 2 ? LetterCodes.twoLetters[index] : LetterCodes.threeLetters[index]
             }
         guard let value else { throw .field(field, "must be \(count) uppercase letters") }
         return value
@@ -129,5 +138,25 @@ struct PaymentFields {
 extension PaymentRejection {
     static func missing(_ field: PaymentField) -> PaymentRejection {
         PaymentRejection(reason: "missing field '\(field.nameString)'")
+    }
+}
+
+/// Every code of two or three uppercase letters (countries, currencies), indexed in base 26: a record's codes are
+/// looked up rather than made into new strings (~15 ns each). 18,252 small strings, 285 KB, made on first use.
+enum LetterCodes {
+    static let twoLetters: [String] = codes(length: 2)
+    static let threeLetters: [String] = codes(length: 3)
+
+    private static func codes(length: Int) -> [String] {
+        let count = length == 2 ? 26 * 26 : 26 * 26 * 26
+        return (0..<count).map { index in
+            var letters: [UInt8] = []
+            var rest = index
+            for _ in 0..<length {
+                letters.append(UInt8(ascii: "A") + UInt8(rest % 26))
+                rest /= 26
+            }
+            return String(decoding: letters.reversed(), as: UTF8.self)
+        }
     }
 }

@@ -123,6 +123,10 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// empty rehashed every key about twice, and a fresh table's pages are faulted in one by one: together a
     /// quarter of the window operator's time.
     @usableFromInline var spare: [K: A] = [:]
+    /// Where the last window updated sits in ``byWindow`` (memory backend): a batch's records fall in one or two
+    /// windows, so most updates skip hashing the window. Forgotten whenever a window is added or removed, which
+    /// moves entries (a stale index would trap).
+    @usableFromInline var lastWindow: (window: TimeWindow, index: Dictionary<TimeWindow, [K: A]>.Index)?
 
     public init() { backing = nil }
 
@@ -131,9 +135,14 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Changes one accumulator in place; setting it to nil removes it.
     @inlinable public func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
         guard backing != nil else {
-            if let index = byWindow.index(forKey: window) { return body(&byWindow.values[index][key]) }
+            if let last = lastWindow, last.window == window { return body(&byWindow.values[last.index][key]) }
+            if let index = byWindow.index(forKey: window) {
+                lastWindow = (window, index)
+                return body(&byWindow.values[index][key])
+            }
             byWindow[window] = spare
             spare = [:]
+            lastWindow = nil
             return body(&byWindow[window]![key])
         }
         if spilled.contains(window) { load(key, window) }
@@ -180,6 +189,7 @@ public final class WindowTable<K: StateKey, A: StateValue> {
 
     /// Drops a whole window.
     public func removeWindow(_ window: TimeWindow) {
+        lastWindow = nil
         if var keys = byWindow.removeValue(forKey: window) {
             cached -= keys.count
             if backing == nil && keys.capacity > spare.capacity {

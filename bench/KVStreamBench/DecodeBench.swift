@@ -1,0 +1,56 @@
+import Foundation
+import KVStream
+import KVStreamJobs
+import KVStreamPayments
+
+/// (f) Decoding payment JSON as the jobs' sources do (``paymentEvents``: every SPEC section 2 rule checked, a
+/// `Payment` built), beside Foundation's `JSONSerialization` parsing the same messages into dictionaries without
+/// any check: one thread, no runtime around it, so that the decoder's own cost is seen apart from the Kafka
+/// benchmark's noise.
+enum DecodeBench {
+    static func run(_ events: [(value: Payment, timestamp: Int64)], repeats: Int) throws {
+        let count = min(events.count, 1_000_000)
+        var bytes: [UInt8] = []
+        var bounds: [Int] = [0]
+        for (payment, _) in events.prefix(count) {
+            payment.appendJSON(to: &bytes)
+            bounds.append(bytes.count)
+        }
+        var checksum: Int64 = 0
+        let ours = measureBest(repeats) {
+            bytes.withUnsafeBytes { all in
+                for i in 0..<count {
+                    let line = UnsafeRawBufferPointer(rebasing: all[bounds[i]..<bounds[i + 1]])
+                    if case .success(let payment) = paymentEvents.decode(line) { checksum &+= payment.amountCents }
+                }
+            }
+        }
+        let expected = events.prefix(count).reduce(Int64(0)) { $0 &+ $1.value.amountCents }
+        try Bench.check(checksum == expected &* Int64(max(repeats, 1)), "decode", checksum, expected)
+        let data = Data(bytes)
+        var parsed = 0
+        let foundation = measureBest(repeats) {
+            for i in 0..<count {
+                let line = data[bounds[i]..<bounds[i + 1]]
+                if (try? JSONSerialization.jsonObject(with: line)) is [String: Any] { parsed += 1 }
+            }
+        }
+        try Bench.check(parsed == count * max(repeats, 1), "foundation parse", parsed, count)
+        Bench.report("payment JSON -> Payment, validated (paymentEvents.decode), 1 thread, \(count) messages",
+                     rate: Double(count) / ours, baseline: Double(count) / foundation,
+                     baselineName: "JSONSerialization parse only")
+        print(String(format: "payment JSON decode: %.0f ns per message (JSONSerialization: %.0f ns)",
+                     ours * 1e9 / Double(count), foundation * 1e9 / Double(count)))
+    }
+
+    /// The fastest of `repeats` runs (at least one), in seconds.
+    private static func measureBest(_ repeats: Int, _ body: () -> Void) -> Double {
+        var best = Double.infinity
+        for _ in 0..<max(repeats, 1) {
+            let start = Clock.monotonicNanos()
+            body()
+            best = min(best, Double(Clock.monotonicNanos() - start) / 1e9)
+        }
+        return best
+    }
+}
