@@ -3,7 +3,7 @@
 /// Operations return new streams; nothing runs until the job is started. Adjacent operations with the same
 /// parallelism run chained in one task, without crossing a thread.
 public struct Stream<T: Sendable> {
-    let builder: JobBuilder
+    @usableFromInline let builder: JobBuilder
     let node: Int
     let port: String?
 
@@ -46,10 +46,18 @@ public struct Stream<T: Sendable> {
     /// Partitions the stream by key. `scope: .inputPartition` promises that all records of one key come from one
     /// partition of the input (the key contains the Kafka message key, as `customer_id` does for payments); a job
     /// whose keys all say so runs per input partition and scales out across machines (docs/scale-out.md).
+    ///
+    /// Inlinable so that the batch form of `key` (``KeyedStream/keys``) is formed where the job names it.
+    @inlinable
     public func keyBy<K: StateKey>(
         _ keyName: String = "key", scope: KeyScope = .global, _ key: @escaping @Sendable (T) -> K
     ) -> KeyedStream<K, T> {
-        KeyedStream(stream: self, keyName: keyName, scope: scope, key: key)
+        KeyedStream(
+            stream: self, keyName: keyName, scope: scope, key: key,
+            keys: { batch, keys in
+                keys.removeAll(keepingCapacity: true)
+                for i in 0..<batch.count { keys.append(key(batch.values[i])) }
+            })
     }
 
     /// Merges streams of the same type; the watermark is the minimum of the inputs'.

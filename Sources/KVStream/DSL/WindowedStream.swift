@@ -55,6 +55,7 @@ public struct WindowedStream<K: StateKey, T: Sendable, A: WindowAssigner> {
         let spec = self.spec
         let assigner = self.assigner
         let key = keyed.key
+        let keys = keyed.keys
         let detail = "\(assigner.description), lateness \(spec.allowedLateness), trigger \(spec.trigger)"
         if assigner.mergingGap != nil && spec.trigger.earlyFiringInterval != nil {
             keyed.stream.builder.record(JobDefinitionError(
@@ -67,7 +68,7 @@ public struct WindowedStream<K: StateKey, T: Sendable, A: WindowAssigner> {
                     output: output, gap: gap, function: function, key: key, spec: spec, emit: emit, context: context)
             }
             return WindowOperator(
-                output: output, assigner: assigner, function: function, key: key, spec: spec, emit: emit,
+                output: output, assigner: assigner, function: function, keys: keys, spec: spec, emit: emit,
                 context: context)
         }
         if let tag = spec.lateDataTag {

@@ -1,7 +1,9 @@
 /// Runs a ``KeyedProcessFunction`` for each record and fires its timers.
 final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.Input, F.Output>, CheckpointParticipant {
     private var function: F
-    private let keySelector: @Sendable (F.Input) -> F.Key
+    private let keysOf: @Sendable (RecordBatch<F.Input>, inout [F.Key]) -> Void
+    /// The keys of the batch being processed (capacity kept between batches).
+    private var keyBuffer: [F.Key] = []
     private let context: KeyedContext<F.Key>
     private let operatorContext: OperatorContext
     private var out = Collector<F.Output>()
@@ -9,11 +11,11 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
     private var handler: ((RecordBatch<F.Input>) -> Void)?
 
     init(
-        output: Downstream<F.Output>, function: F, key: @escaping @Sendable (F.Input) -> F.Key,
-        operatorContext: OperatorContext
+        output: Downstream<F.Output>, function: F,
+        keys: @escaping @Sendable (RecordBatch<F.Input>, inout [F.Key]) -> Void, operatorContext: OperatorContext
     ) {
         self.function = function
-        keySelector = key
+        keysOf = keys
         self.operatorContext = operatorContext
         context = KeyedContext(keyContext: KeyContext(), operatorContext: operatorContext)
         super.init(output: output)
@@ -57,13 +59,16 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
     override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<F.Input>) {
+        var keys = keyBuffer
+        keyBuffer = []
+        keysOf(batch, &keys)
         for i in 0..<batch.count {
-            let value = batch.values[i]
-            context.keyContext.current = keySelector(value)
+            context.keyContext.current = keys[i]
             context.timestamp = batch.timestamps[i]
             out.timestamp = batch.timestamps[i]
-            function.processElement(value, context: context, out: &out)
+            function.processElement(batch.values[i], context: context, out: &out)
         }
+        keyBuffer = keys
         emit()
     }
 

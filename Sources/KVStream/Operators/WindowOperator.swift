@@ -37,7 +37,9 @@ where F.Input: Sendable, F.Accumulator: StateValue {
 
     private let assigner: A
     private let function: F
-    private let keySelector: @Sendable (F.Input) -> K
+    private let keysOf: @Sendable (RecordBatch<F.Input>, inout [K]) -> Void
+    /// The keys of the batch being processed (capacity kept between batches).
+    private var keyBuffer: [K] = []
     private let emitResult: Emit
     private let lateness: Int64
     private let earlyInterval: Int64?
@@ -61,12 +63,13 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     private var handler: ((RecordBatch<F.Input>) -> Void)?
 
     init(
-        output: Downstream<Output>, assigner: A, function: F, key: @escaping @Sendable (F.Input) -> K,
-        spec: WindowSpec, emit: @escaping Emit, context: OperatorContext
+        output: Downstream<Output>, assigner: A, function: F,
+        keys: @escaping @Sendable (RecordBatch<F.Input>, inout [K]) -> Void, spec: WindowSpec, emit: @escaping Emit,
+        context: OperatorContext
     ) {
         self.assigner = assigner
         self.function = function
-        keySelector = key
+        keysOf = keys
         emitResult = emit
         lateness = spec.allowedLateness.milliseconds
         earlyInterval = spec.trigger.earlyFiringInterval?.milliseconds
@@ -99,21 +102,25 @@ where F.Input: Sendable, F.Accumulator: StateValue {
 
     override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
 
+    /// Records are read in place from the batch (`batch.values[i]`, never bound to a local): the aggregate function,
+    /// inlined here, reads only the fields it needs, and a record is copied only to go to the late output.
     private func process(_ batch: RecordBatch<F.Input>) {
+        var keys = keyBuffer
+        keyBuffer = []
+        keysOf(batch, &keys)
         for i in 0..<batch.count {
-            let value = batch.values[i]
             let timestamp = batch.timestamps[i]
-            let key = keySelector(value)
             var onTime = false
             assigner.forEachWindow(containing: timestamp) { window in
                 guard !isLate(window) else { return }
                 onTime = true
-                add(value, key: key, window: window)
+                add(batch, i, key: keys[i], window: window)
             }
             if !onTime {
-                late.record(value, timestamp: timestamp, watermark: watermark)
+                late.record(batch.values[i], timestamp: timestamp, watermark: watermark)
             }
         }
+        keyBuffer = keys
         late.count()
         emit()
     }
@@ -126,14 +133,14 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     }
 
     @inline(__always)
-    private func add(_ value: F.Input, key: K, window: TimeWindow) {
+    private func add(_ batch: RecordBatch<F.Input>, _ i: Int, key: K, window: TimeWindow) {
         if window != lastRegistered { register(window) }
         let firesNow = window.maxTimestamp <= watermark
         let markDirty = earlyInterval != nil && !firesNow
         let newlyDirty = table.update(key, window) { entry -> Bool in
             // Taken out of the table so that collection accumulators are mutated without a copy.
             var e = entry.take() ?? WindowAccumulator(accumulator: function.createAccumulator(), dirty: false)
-            function.add(value, to: &e.accumulator)
+            function.add(batch.values[i], to: &e.accumulator)
             if firesNow {
                 out.timestamp = window.maxTimestamp
                 emitResult(key, window, function.result(e.accumulator), &out)

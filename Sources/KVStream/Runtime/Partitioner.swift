@@ -32,12 +32,17 @@ public struct KeyGroupSelector<Element: Sendable>: Sendable {
         _ scratch: inout BinaryWriter
     ) -> Void
 
+    ///
+    /// - Parameter keys: the keys of a batch (``KeyedStream/keys``, which reads them without copying records).
     @inlinable
-    public init<K: StateKey>(key: @escaping @Sendable (Element) -> K) {
+    public init<K: StateKey>(keys: @escaping @Sendable (RecordBatch<Element>, inout [K]) -> Void) {
         scatter = { batch, maxParallelism, targets, scratch in
             let n = targets.count
+            var batchKeys: [K] = []
+            batchKeys.reserveCapacity(batch.count)
+            keys(batch, &batchKeys)
             for i in 0..<batch.count {
-                let group = KeyGroup.of(key(batch.values[i]), maxParallelism: maxParallelism, scratch: &scratch)
+                let group = KeyGroup.of(batchKeys[i], maxParallelism: maxParallelism, scratch: &scratch)
                 let target = KeyGroup.operatorIndex(keyGroup: group, maxParallelism: maxParallelism, parallelism: n)
                 targets[target].append(batch.values[i], timestamp: batch.timestamps[i])
             }
