@@ -21,7 +21,9 @@ enum JSONNumber {
         // Up to 18 digits cannot overflow, so they need no check per digit (a millisecond timestamp has 13).
         if literal.count - first <= 18 {
             var magnitude: Int64 = 0
-            for index in first..<literal.count { magnitude = magnitude &* 10 &+ Int64(literal[index] &- UInt8(ascii: "0")) }
+            for index in first..<literal.count {
+                magnitude = magnitude &* 10 &+ Int64(literal[index] &- UInt8(ascii: "0"))
+            }
             return negative ? -magnitude : magnitude
         }
         var value: Int64 = 0

@@ -42,8 +42,9 @@ import Testing
     @Test func oneShotCentsMatchTheGeneralPath() {
         var fast = 0
         for literal in Self.literals(count: 50_000, seed: 7) {
-            let (cents, general, plain) = Self.bytes(literal) {
-                (JSONNumber.cents($0), JSONNumber.anyCents($0), $0[0] == UInt8(ascii: "-") ? nil : JSONNumber.plainCents($0))
+            let (cents, general, plain) = Self.bytes(literal) { bytes in
+                let negative = bytes[0] == UInt8(ascii: "-")
+                return (JSONNumber.cents(bytes), JSONNumber.anyCents(bytes), negative ? nil : JSONNumber.plainCents(bytes))
             }
             #expect(cents == general, "\(literal)")
             if plain != nil { fast += 1 }

@@ -34,7 +34,9 @@ struct Bench {
         if only.isEmpty || only == "tumbling" { try await tumbling(events, repeats: repeats, parallelisms) }
         if only.isEmpty || only == "rocksdb" { try await rocksdb(events, repeats: repeats, parallelisms) }
         if only == "spill" { try await spill() }
-        if (only.isEmpty && !cores.isEmpty) || only == "decode" { try DecodeBench.run(events, repeats: repeats) }
+        if (only.isEmpty && !cores.isEmpty) || only == "decode" {
+            try DecodeBench.run(events, repeats: repeats)
+        }
         if (only.isEmpty || only == "checkpoint") && cores.isEmpty { try checkpoint() }
         if (only.isEmpty && !cores.isEmpty) || only == "hash" { try HashBench.run(repeats: repeats) }
         if (only.isEmpty || only == "kafka") && cores.isEmpty { try await kafka(events, repeats: repeats, parallelisms) }

@@ -41,7 +41,7 @@ public final class KeyedContext<K: StateKey> {
     var eventTimers = TimerQueue<K>()
     var processingTimers = TimerQueue<K>()
     /// Event time of the record or timer being processed.
-    public internal(set) var timestamp: Int64 = 0
+    @exclusivity(unchecked) public internal(set) var timestamp: Int64 = 0
     /// The operator's current watermark.
     public internal(set) var currentWatermark: Int64 = Watermark.minimum
     /// Wall-clock time now, epoch milliseconds (timers fire on the task's ticks, every 100 ms).

@@ -1,12 +1,12 @@
 /// Runs a ``KeyedProcessFunction`` for each record and fires its timers.
 final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.Input, F.Output>, CheckpointParticipant {
-    private var function: F
+    @exclusivity(unchecked) private var function: F
     private let keysOf: @Sendable (RecordBatch<F.Input>, inout [F.Key]) -> Void
     /// The keys of the batch being processed (capacity kept between batches).
     private var keyBuffer: [F.Key] = []
     private let context: KeyedContext<F.Key>
     private let operatorContext: OperatorContext
-    private var out = Collector<F.Output>()
+    @exclusivity(unchecked) private var out = Collector<F.Output>()
     /// Made in `init` so the loop is specialized for the job's types (see ``WindowOperator``).
     private var handler: ((RecordBatch<F.Input>) -> Void)?
 

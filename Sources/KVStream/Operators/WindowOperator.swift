@@ -45,19 +45,19 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     private let earlyInterval: Int64?
     private let table: WindowTable<K, WindowAccumulator<F.Accumulator>>
     private let context: OperatorContext
-    private var late: LateData<F.Input>
+    @exclusivity(unchecked) private var late: LateData<F.Input>
 
-    private var watermark = Watermark.minimum
+    @exclusivity(unchecked) private var watermark = Watermark.minimum
     /// Live windows, ordered by end, with whether they fired.
-    private var windows: [TimeWindow] = []
+    @exclusivity(unchecked) private var windows: [TimeWindow] = []
     private var fired: Set<TimeWindow> = []
-    private var lastRegistered: TimeWindow?
+    @exclusivity(unchecked) private var lastRegistered: TimeWindow?
     /// The (window, key) entries changed since their last emission, for the next early firing. A key is listed
     /// once per window however often it changes: its accumulator's marker says whether it is listed already.
-    private var dirty: [TimeWindow: [K]] = [:]
+    @exclusivity(unchecked) private var dirty: [TimeWindow: [K]] = [:]
     /// When the next early firing is due (processing time); nil until the first tick.
     private var nextEarlyFiring: Int64?
-    private var out = Collector<Output>()
+    @exclusivity(unchecked) private var out = Collector<Output>()
     /// Runs ``process(_:)``; made in `init`, which the job's module calls with concrete types, so that the loop
     /// is specialized there rather than reached through this generic class's vtable.
     private var handler: ((RecordBatch<F.Input>) -> Void)?

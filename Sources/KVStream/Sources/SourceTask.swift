@@ -17,15 +17,15 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
 
     private let name: String
     private let readers: [any SplitReader<Element>]
-    private var splits: [SplitState]
+    @exclusivity(unchecked) private var splits: [SplitState]
     private let head: Downstream<Element>
     private let rejected: (any SidePort)?
     private let rejectedDownstream: Downstream<RejectedRecord>?
     private let environment: TaskEnvironment
     private let idleTimeoutNanos: UInt64?
-    private var emittedWatermark = Watermark.minimum
+    @exclusivity(unchecked) private var emittedWatermark = Watermark.minimum
     /// The minimum watermark of the active splits, while known (see ``currentWatermark()``).
-    private var activeMinimum: Int64?
+    @exclusivity(unchecked) private var activeMinimum: Int64?
     private var isIdle = false
     private let metricsInstance: String
     private let bounded: Bool

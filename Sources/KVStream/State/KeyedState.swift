@@ -1,6 +1,6 @@
 /// Holds the key that keyed state and timers refer to while a keyed function runs.
 public final class KeyContext<K: StateKey> {
-    @usableFromInline var current: K?
+    @exclusivity(unchecked) @usableFromInline var current: K?
 
     init() {}
 

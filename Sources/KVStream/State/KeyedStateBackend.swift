@@ -35,11 +35,11 @@ public protocol KeyedStateBackend: AnyObject {
 ///   backend puts a byte-level store behind this table rather than subclassing it.
 public final class KeyedValueTable<K: StateKey, N: StateNamespace, V: StateValue> {
     /// Every entry (memory backend), or the cache of hot entries in front of ``backing``.
-    @usableFromInline var entries: [StateEntryKey<K, N>: V] = [:]
+    @exclusivity(unchecked) @usableFromInline var entries: [StateEntryKey<K, N>: V] = [:]
     /// The store behind the cache, when the backend has one.
     @usableFromInline let backing: StoreBinding?
     /// Entries changed (or deleted) since they were last written to the store.
-    @usableFromInline var dirty: Set<StateEntryKey<K, N>> = []
+    @exclusivity(unchecked) @usableFromInline var dirty: Set<StateEntryKey<K, N>> = []
 
     public init() { backing = nil }
 
@@ -99,34 +99,35 @@ public struct StateEntryKey<K: Hashable, N: Hashable>: Hashable {
 /// - Important: `final` for the same reason as ``KeyedValueTable``.
 public final class WindowTable<K: StateKey, A: StateValue> {
     /// Every accumulator (memory backend), or the cache of hot ones in front of ``backing``.
-    @usableFromInline var byWindow: [TimeWindow: [K: A]] = [:]
+    @exclusivity(unchecked) @usableFromInline var byWindow: [TimeWindow: [K: A]] = [:]
     @usableFromInline let backing: StoreBinding?
     /// Windows changed since their accumulators were last written to the store: all their cached entries are
     /// written back at the next checkpoint. Window-level, so tracking costs nothing per record (a window is
     /// created and fired within a checkpoint interval most of the time, and then never reaches the store).
-    @usableFromInline var dirtyWindows: Set<TimeWindow> = []
+    @exclusivity(unchecked) @usableFromInline var dirtyWindows: Set<TimeWindow> = []
     /// Large windows that outlive checkpoints (a day of 60,000 customers and services), tracked per key instead:
     /// the keys changed since the last write-back. Rewriting such a window whole at every checkpoint cost more
     /// than all the rest of the job with checkpoints every 100 ms; a set insert per record costs far less. A
     /// window moves here when a write-back finds more than ``keyTrackingThreshold`` of its entries cached.
-    @usableFromInline var changedKeys: [TimeWindow: Set<K>] = [:]
-    @usableFromInline var lastDirty: TimeWindow?
+    @exclusivity(unchecked) @usableFromInline var changedKeys: [TimeWindow: Set<K>] = [:]
+    @exclusivity(unchecked) @usableFromInline var lastDirty: TimeWindow?
     /// Whether ``lastDirty`` is tracked in ``changedKeys``.
-    @usableFromInline var lastDirtyByKey = false
+    @exclusivity(unchecked) @usableFromInline var lastDirtyByKey = false
     /// Keys whose accumulators were removed from a window since its last write-back (deleted from the store).
-    @usableFromInline var removed: [TimeWindow: Set<K>] = [:]
+    @exclusivity(unchecked) @usableFromInline var removed: [TimeWindow: Set<K>] = [:]
     /// Windows some of whose accumulators are in the store: only their cache misses need a read.
-    @usableFromInline var spilled: Set<TimeWindow> = []
-    @usableFromInline var cached = 0
+    @exclusivity(unchecked) @usableFromInline var spilled: Set<TimeWindow> = []
+    @exclusivity(unchecked) @usableFromInline var cached = 0
     /// The dictionary of the last window dropped, emptied with its capacity kept: the next new window takes it
     /// (memory backend), since consecutive windows of a stream hold similar numbers of keys. Growing a new one from
     /// empty rehashed every key about twice, and a fresh table's pages are faulted in one by one: together a
     /// quarter of the window operator's time.
-    @usableFromInline var spare: [K: A] = [:]
+    @exclusivity(unchecked) @usableFromInline var spare: [K: A] = [:]
     /// Where the last window updated sits in ``byWindow`` (memory backend): a batch's records fall in one or two
     /// windows, so most updates skip hashing the window. Forgotten whenever a window is added or removed, which
     /// moves entries (a stale index would trap).
-    @usableFromInline var lastWindow: (window: TimeWindow, index: Dictionary<TimeWindow, [K: A]>.Index)?
+    @exclusivity(unchecked) @usableFromInline
+    var lastWindow: (window: TimeWindow, index: Dictionary<TimeWindow, [K: A]>.Index)?
 
     public init() { backing = nil }
 
