@@ -122,19 +122,31 @@ public enum PaymentDecoding {
             return
         }
         var first = true
+        // The field expected next: writers put the fields in the SPEC's order (ours do), so the key is first
+        // compared, quotes included, with the expected one's; only a miss scans it as a string and looks it up.
+        var expected = 0
         while true {
             guard try scanner.current() == UInt8(ascii: "\"") else {
                 throw JSONSyntaxError(
                     offset: scanner.position, message: first ? "expected '\"' or '}'" : "expected '\"'")
             }
             first = false
-            let keyStart = scanner.position + 1
-            let escaped = try scanner.scanString()
-            let keyCount = scanner.position - 1 - keyStart
-            let field =
-                escaped
-                ? fieldOfEscapedKey(UnsafeRawBufferPointer(rebasing: scanner.input[keyStart..<keyStart + keyCount]))
-                : PaymentField.find(in: scanner.input, start: keyStart, count: keyCount)
+            let field: PaymentField?
+            if expected < PaymentField.count,
+                let length = PaymentField.quotedKeys[expected].length(in: scanner.input, at: scanner.position)
+            {
+                field = PaymentField(rawValue: expected)
+                scanner.position += length
+            } else {
+                let keyStart = scanner.position + 1
+                let escaped = try scanner.scanString()
+                let keyCount = scanner.position - 1 - keyStart
+                field =
+                    escaped
+                    ? fieldOfEscapedKey(UnsafeRawBufferPointer(rebasing: scanner.input[keyStart..<keyStart + keyCount]))
+                    : PaymentField.find(in: scanner.input, start: keyStart, count: keyCount)
+            }
+            if let field { expected = field.rawValue + 1 }
             scanner.skipWhitespace()
             try scanner.expect(UInt8(ascii: ":"), "expected ':'")
             scanner.skipWhitespace()

@@ -75,6 +75,9 @@ enum PaymentField: Int, CaseIterable {
         }
     }
 
+    /// Each field's key as written in JSON, quotes included, by raw value.
+    static let quotedKeys: [QuotedKey] = allCases.map { QuotedKey($0.name) }
+
     /// The name's UTF-8 as two little-endian words, zero-padded.
     private var words: (low: UInt64, high: UInt64) {
         switch self {
@@ -154,5 +157,39 @@ extension StaticString {
         guard utf8CodeUnitCount == bytes.count else { return false }
         for index in 0..<bytes.count where utf8Start[index] != bytes[index] { return false }
         return true
+    }
+}
+
+/// A key with its quotes (`"event_id"`, at most 16 bytes) as two masked little-endian words, to be compared with
+/// the input in two loads.
+struct QuotedKey {
+    let low: UInt64
+    let high: UInt64
+    let lowMask: UInt64
+    let highMask: UInt64
+    let count: Int
+
+    init(_ name: StaticString) {
+        var bytes = [UInt8(ascii: "\"")]
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        precondition(bytes.count <= 16, "a quoted key longer than 16 bytes")
+        count = bytes.count
+        var words: [UInt64] = [0, 0]
+        for (index, byte) in bytes.enumerated() { words[index / 8] |= UInt64(byte) << (UInt64(index % 8) * 8) }
+        low = words[0]
+        high = words[1]
+        lowMask = count >= 8 ? ~0 : (1 << (count * 8)) - 1
+        highMask = count > 8 ? (count == 16 ? ~0 : (1 << ((count - 8) * 8)) - 1) : 0
+    }
+
+    /// The key's length when `input` holds exactly this key at `position`; nil otherwise, or when fewer than 16
+    /// bytes remain there (the caller then scans the key the general way).
+    @inline(__always)
+    func length(in input: UnsafeRawBufferPointer, at position: Int) -> Int? {
+        guard position + 16 <= input.count else { return nil }
+        let first = input.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+        let second = input.loadUnaligned(fromByteOffset: position + 8, as: UInt64.self)
+        return first & lowMask == low && second & highMask == high ? count : nil
     }
 }

@@ -46,6 +46,31 @@ import Testing
         #expect(Self.payment(Self.record()) == Self.basePayment)
     }
 
+    /// Keys are first compared with the one expected in the SPEC's order; any other order takes the general path,
+    /// and both must give the same payment, including when the record ends within 16 bytes of a key.
+    @Test func decodesFieldsInAnyOrder() {
+        let members =
+            Self.baseFields.map { "\"\($0.0)\":\($0.1)" } + ["\"device_id\":\"d1\"", "\"lat\":1.5", "\"lon\":2"]
+        var expected = Self.basePayment
+        expected.deviceId = "d1"
+        expected.lat = 1.5
+        expected.lon = 2
+        var random = SplitMix64(seed: 3)
+        var orders = [members, members.reversed(), Array(members.dropFirst(4) + members.prefix(4))]
+        for _ in 0..<20 {
+            orders.append(members.shuffled(using: &random))
+        }
+        for order in orders {
+            for separator in [",", " , "] {
+                let line = "{" + order.joined(separator: separator) + "}"
+                #expect(Self.payment(line) == expected, "\(line)")
+            }
+        }
+        // A key that starts like an expected one is not taken for it.
+        let longer = "{\"event_idx\":\"z\"," + members.joined(separator: ",") + ",\"latitude\":99}"
+        #expect(Self.payment(longer) == expected)
+    }
+
     @Test func acceptsEveryServiceAndChannel() {
         for service in Service.allCases {
             #expect(Self.payment(Self.record(["service": "\"\(service.name)\""]))?.service == service)
