@@ -118,11 +118,16 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Windows some of whose accumulators are in the store: only their cache misses need a read.
     @exclusivity(unchecked) @usableFromInline var spilled: Set<TimeWindow> = []
     @exclusivity(unchecked) @usableFromInline var cached = 0
-    /// The dictionary of the last window dropped, emptied with its capacity kept: the next new window takes it
-    /// (memory backend), since consecutive windows of a stream hold similar numbers of keys. Growing a new one from
-    /// empty rehashed every key about twice, and a fresh table's pages are faulted in one by one: together a
-    /// quarter of the window operator's time.
-    @exclusivity(unchecked) @usableFromInline var spare: [K: A] = [:]
+    /// Dictionaries of dropped windows, emptied with their capacity kept (memory backend, at most
+    /// ``maxSpares``): new windows take them, since the windows of a stream hold similar numbers of keys. Growing
+    /// a new one from empty rehashed every key about twice, and a fresh table's pages are faulted in one by one:
+    /// together a quarter of the window operator's time. Several, because a source reading many partitions opens
+    /// several windows between two watermarks (148 Kafka partitions: ~3 one-minute windows per pass); with one
+    /// spare, the others grew from empty (5% of a Kafka job's CPU).
+    @exclusivity(unchecked) @usableFromInline var spares: [[K: A]] = []
+    @usableFromInline static var maxSpares: Int { 4 }
+    /// Keys in the last window dropped: a new window without a spare is made that large at once.
+    @exclusivity(unchecked) @usableFromInline var lastDroppedCount = 0
     /// Where the last window updated sits in ``byWindow`` (memory backend): a batch's records fall in one or two
     /// windows, so most updates skip hashing the window. Forgotten whenever a window is added or removed, which
     /// moves entries (a stale index would trap).
@@ -141,8 +146,7 @@ public final class WindowTable<K: StateKey, A: StateValue> {
                 lastWindow = (window, index)
                 return body(&byWindow.values[index][key])
             }
-            byWindow[window] = spare
-            spare = [:]
+            byWindow[window] = spares.popLast() ?? Dictionary(minimumCapacity: lastDroppedCount)
             lastWindow = nil
             return body(&byWindow[window]![key])
         }
@@ -193,9 +197,12 @@ public final class WindowTable<K: StateKey, A: StateValue> {
         lastWindow = nil
         if var keys = byWindow.removeValue(forKey: window) {
             cached -= keys.count
-            if backing == nil && keys.capacity > spare.capacity {
-                keys.removeAll(keepingCapacity: true)
-                spare = keys
+            if backing == nil {
+                lastDroppedCount = keys.count
+                if spares.count < Self.maxSpares {
+                    keys.removeAll(keepingCapacity: true)
+                    spares.append(keys)
+                }
             }
         }
         dirtyWindows.remove(window)
