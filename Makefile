@@ -49,8 +49,8 @@ test: deps unit-test e2e-test
 bench: apt-deps py-deps
 	$(SWIFT) build -c release --product KVStreamBench
 	@taskset -c 0 .build/release/KVStreamBench 2>/dev/null
-	@dir=$$(mktemp -d /tmp/kvstream-bench-pg.XXXXXX); chmod 755 $$dir; port=$$((20000 + RANDOM % 20000)); \
-	  source Tests/e2e/pg.sh && pg_start $$dir $$port && \
+	@dir=$$(mktemp -d /tmp/kvstream-bench-pg.XXXXXX); chmod 755 $$dir; source Tests/e2e/pg.sh && port=$$(free_port) && \
+	  pg_start $$dir $$port && \
 	  BENCH_PG_URL=postgresql://postgres@127.0.0.1:$$port/postgres .build/release/KVStreamBench 2>/dev/null; \
 	  rc=$$?; pg_stop $$dir; rm -rf $$dir; exit $$rc
 

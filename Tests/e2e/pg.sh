@@ -1,6 +1,8 @@
 # Sourced by tests that need PostgreSQL: pg_start DIR PORT starts a throwaway server on 127.0.0.1:PORT with its data
 # under DIR (initdb and pg_ctl refuse root: they run as the postgres user), pg_stop DIR stops it, pg_kill DIR
-# stops it at once (immediate mode: like a crash). psql_q PORT SQL prints a query's rows unaligned.
+# stops it at once (immediate mode: like a crash). psql_q PORT SQL prints a query's rows unaligned. Servers take their
+# port from free_port (ports.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
 as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }

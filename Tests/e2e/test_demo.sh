@@ -15,7 +15,7 @@ failed=0
 pass() { echo "ok   $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 source "$HERE/pg.sh"
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(free_port)
 # Ten times the default rate (event time runs ten times faster than the clock, so minutes close in seconds) and
 # checkpoints every 2 s, to keep the test short.
 # SIGTERM stands for Ctrl-C (demo.sh handles both the same way): a background job of a script ignores SIGINT, and a

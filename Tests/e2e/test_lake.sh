@@ -63,7 +63,8 @@ check "lake after kills" same lake-kill out-jsonl "$KVSTREAM_PII_KEY"
 check "compaction after kills" compacted lake-kill out-jsonl
 
 # 3. An S3-compatible bucket (moto_server on loopback).
-PORT=$((30000 + RANDOM % 20000))
+source "$HERE/ports.sh"
+PORT=$(free_port)
 # As a module: pyenv's shim for the moto_server script exists only after a rehash.
 python3 -m moto.server -H 127.0.0.1 -p "$PORT" >moto.log 2>&1 &
 moto=$!

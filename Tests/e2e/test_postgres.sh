@@ -29,10 +29,10 @@ passed=0
 failed=0
 pass() { echo "ok   $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(free_port)
 trap 'pg_kill "$T/pg"' EXIT
 echo "work dir $T, PostgreSQL on 127.0.0.1:$PORT, kill timing seed $SEED"
-pg_start "$T/pg" "$PORT" && pass "PostgreSQL started on 127.0.0.1:$PORT" || { fail "PostgreSQL did not start: $(tail -3 "$T"/pg/*.log)"; echo "$passed passed, $failed failed"; exit 1; }
+pg_start "$T/pg" "$PORT" && pass "PostgreSQL started on 127.0.0.1:$PORT" || { fail "PostgreSQL did not start: $(tail -n 3 "$T"/pg/*.log)"; echo "$passed passed, $failed failed"; exit 1; }
 
 "$BIN" gen payments --count "$COUNT" --seed 9 --out events.jsonl --invalid-ratio 0.001 2>/dev/null
 
