@@ -133,10 +133,10 @@ public enum PaymentDecoding {
             first = false
             let field: PaymentField?
             if expected < PaymentField.count,
-                let length = PaymentField.quotedKeys[expected].length(in: scanner.input, at: scanner.position)
+                case let key = PaymentField.quotedKeys[expected], key.matches(scanner.input, at: scanner.position)
             {
                 field = PaymentField(rawValue: expected)
-                scanner.position += length
+                scanner.position += key.count
             } else {
                 let keyStart = scanner.position + 1
                 let escaped = try scanner.scanString()

@@ -40,23 +40,16 @@ enum PaymentField: Int, CaseIterable {
     /// The field named by the unescaped key at `start..<start + count` of `input`.
     ///
     /// This runs for every key of every record, so where 16 bytes can be read from the key on (nearly always:
-    /// a value and a `}` follow it) the key is compared as two words against constants.
+    /// a value and a `}` follow it) the key is compared as two words with its candidate's (``keys``).
     @inline(__always)
     static func find(in input: UnsafeRawBufferPointer, start: Int, count: Int) -> PaymentField? {
         guard start + 16 <= input.count else {
             return PaymentField(key: UnsafeRawBufferPointer(rebasing: input[start..<start + count]))
         }
-        let low = input.loadUnaligned(fromByteOffset: start, as: UInt64.self)
-        guard
-            let candidate = candidate(
-                count: count, first: UInt8(truncatingIfNeeded: low),
-                second: UInt8(truncatingIfNeeded: low >> 8))
-        else { return nil }
-        let high = input.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)
-        let lowMask: UInt64 = count >= 8 ? ~0 : (1 << (count * 8)) - 1
-        let highMask: UInt64 = count > 8 ? (1 << ((count - 8) * 8)) - 1 : 0
-        let words = candidate.words
-        return low & lowMask == words.low && high & highMask == words.high ? candidate : nil
+        guard let candidate = candidate(count: count, first: input[start], second: input[start + 1]) else {
+            return nil
+        }
+        return keys[candidate.rawValue].matches(input, at: start) ? candidate : nil
     }
 
     /// The only field a key of this length and first two bytes could name (at least 2 bytes long).
@@ -75,27 +68,9 @@ enum PaymentField: Int, CaseIterable {
         }
     }
 
-    /// Each field's key as written in JSON, quotes included, by raw value.
-    static let quotedKeys: [QuotedKey] = allCases.map { QuotedKey($0.name) }
-
-    /// The name's UTF-8 as two little-endian words, zero-padded.
-    private var words: (low: UInt64, high: UInt64) {
-        switch self {
-        case .eventId: (0x6469_5F74_6E65_7665, 0)
-        case .ts: (0x0000_0000_0000_7374, 0)
-        case .customerId: (0x7265_6D6F_7473_7563, 0x0000_0000_0064_695F)
-        case .merchantId: (0x746E_6168_6372_656D, 0x0000_0000_0064_695F)
-        case .service: (0x0065_6369_7672_6573, 0)
-        case .amount: (0x0000_746E_756F_6D61, 0)
-        case .currency: (0x7963_6E65_7272_7563, 0)
-        case .channel: (0x006C_656E_6E61_6863, 0)
-        case .country: (0x0079_7274_6E75_6F63, 0)
-        case .lat: (0x0000_0000_0074_616C, 0)
-        case .lon: (0x0000_0000_006E_6F6C, 0)
-        case .deviceId: (0x695F_6563_6976_6564, 0x0000_0000_0000_0064)
-        case .beneficiaryId: (0x6963_6966_656E_6562, 0x0000_6469_5F79_7261)
-        }
-    }
+    /// Each field's name, and its key as written in JSON (quotes included), by raw value.
+    static let keys: [PackedKey] = allCases.map { PackedKey($0.name, quoted: false) }
+    static let quotedKeys: [PackedKey] = allCases.map { PackedKey($0.name, quoted: true) }
 }
 
 extension Service {
@@ -160,20 +135,20 @@ extension StaticString {
     }
 }
 
-/// A key with its quotes (`"event_id"`, at most 16 bytes) as two masked little-endian words, to be compared with
+/// A key of at most 16 bytes (with or without its quotes) as two masked little-endian words, to be compared with
 /// the input in two loads.
-struct QuotedKey {
+struct PackedKey {
     let low: UInt64
     let high: UInt64
     let lowMask: UInt64
     let highMask: UInt64
     let count: Int
 
-    init(_ name: StaticString) {
-        var bytes = [UInt8(ascii: "\"")]
+    init(_ name: StaticString, quoted: Bool) {
+        var bytes: [UInt8] = quoted ? [UInt8(ascii: "\"")] : []
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        precondition(bytes.count <= 16, "a quoted key longer than 16 bytes")
+        if quoted { bytes.append(UInt8(ascii: "\"")) }
+        precondition(bytes.count <= 16, "a key longer than 16 bytes")
         count = bytes.count
         var words: [UInt64] = [0, 0]
         for (index, byte) in bytes.enumerated() { words[index / 8] |= UInt64(byte) << (UInt64(index % 8) * 8) }
@@ -183,13 +158,13 @@ struct QuotedKey {
         highMask = count > 8 ? (count == 16 ? ~0 : (1 << ((count - 8) * 8)) - 1) : 0
     }
 
-    /// The key's length when `input` holds exactly this key at `position`; nil otherwise, or when fewer than 16
-    /// bytes remain there (the caller then scans the key the general way).
+    /// Whether `input` holds exactly this key at `position`, followed by anything; false also when fewer than 16
+    /// bytes remain there (the caller then compares the key the general way).
     @inline(__always)
-    func length(in input: UnsafeRawBufferPointer, at position: Int) -> Int? {
-        guard position + 16 <= input.count else { return nil }
+    func matches(_ input: UnsafeRawBufferPointer, at position: Int) -> Bool {
+        guard position + 16 <= input.count else { return false }
         let first = input.loadUnaligned(fromByteOffset: position, as: UInt64.self)
         let second = input.loadUnaligned(fromByteOffset: position + 8, as: UInt64.self)
-        return first & lowMask == low && second & highMask == high ? count : nil
+        return first & lowMask == low && second & highMask == high
     }
 }
