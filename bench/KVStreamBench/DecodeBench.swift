@@ -16,41 +16,31 @@ enum DecodeBench {
             payment.appendJSON(to: &bytes)
             bounds.append(bytes.count)
         }
+        let repeats = max(repeats, 1)
         var checksum: Int64 = 0
-        let ours = measureBest(repeats) {
+        let ours = try Bench.measure(repeats) {
             bytes.withUnsafeBytes { all in
                 for i in 0..<count {
                     let line = UnsafeRawBufferPointer(rebasing: all[bounds[i]..<bounds[i + 1]])
                     if case .success(let payment) = paymentEvents.decode(line) { checksum &+= payment.amountCents }
                 }
             }
-        }
+        }.seconds
         let expected = events.prefix(count).reduce(Int64(0)) { $0 &+ $1.value.amountCents }
-        try Bench.check(checksum == expected &* Int64(max(repeats, 1)), "decode", checksum, expected)
+        try Bench.check(checksum == expected &* Int64(repeats), "decode", checksum, expected)
         let data = Data(bytes)
         var parsed = 0
-        let foundation = measureBest(repeats) {
+        let foundation = try Bench.measure(repeats) {
             for i in 0..<count {
                 let line = data[bounds[i]..<bounds[i + 1]]
                 if (try? JSONSerialization.jsonObject(with: line)) is [String: Any] { parsed += 1 }
             }
-        }
-        try Bench.check(parsed == count * max(repeats, 1), "foundation parse", parsed, count)
+        }.seconds
+        try Bench.check(parsed == count * repeats, "foundation parse", parsed, count)
         Bench.report("payment JSON -> Payment, validated (paymentEvents.decode), 1 thread, \(count) messages",
                      rate: Double(count) / ours, baseline: Double(count) / foundation,
                      baselineName: "JSONSerialization parse only")
         print(String(format: "payment JSON decode: %.0f ns per message (JSONSerialization: %.0f ns)",
                      ours * 1e9 / Double(count), foundation * 1e9 / Double(count)))
-    }
-
-    /// The fastest of `repeats` runs (at least one), in seconds.
-    private static func measureBest(_ repeats: Int, _ body: () -> Void) -> Double {
-        var best = Double.infinity
-        for _ in 0..<max(repeats, 1) {
-            let start = Clock.monotonicNanos()
-            body()
-            best = min(best, Double(Clock.monotonicNanos() - start) / 1e9)
-        }
-        return best
     }
 }
