@@ -235,9 +235,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// restore, a slow run) keeps what it holds; when it holds more than half the budget, the others resume
     /// anyway, each once its buffer is below a quarter of its share, after 100 ms without a resume; they go on
     /// while it holds less than the budget, and are held with it otherwise (its bytes count: not counting them let
-    /// paused partitions pin many fetch responses, see docs/kafka.md). The thread polls all along, so it serves rebalances whatever the job does. The buffers hold
-    /// at most the budget (half of `bufferBytes`), plus what was in flight when the partitions were paused: at
-    /// most librdkafka's queue and one fetch response, a quarter of `bufferBytes` each.
+    /// paused partitions pin many fetch responses, see docs/kafka.md). The thread polls all along, so it serves
+    /// rebalances whatever the job does. The buffers hold at most the budget (half of `bufferBytes`), plus what was
+    /// in flight when the partitions were paused: at most librdkafka's queue and one fetch response, a quarter of
+    /// `bufferBytes` each.
     private func loop() {
         let capacity = 1_024
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
@@ -311,7 +312,6 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Resumes the paused partitions drained below a quarter of their share of the budget (consumer thread).
-    @discardableResult
     private func resumeDrained() -> Bool {
         let current = buffers.withLock { $0 }
         let quarterShare = budget.limit / max(1, current.count) / 4
