@@ -125,6 +125,8 @@ public enum PaymentDecoding {
         // The field expected next: writers put the fields in the SPEC's order (ours do), so the key is first
         // compared, quotes included, with the expected one's; only a miss scans it as a string and looks it up.
         var expected = 0
+        // Read once: each access to a global costs a `swift_once` call on Linux, and this loop runs per key.
+        let quotedKeys = PaymentField.quotedKeys
         while true {
             guard try scanner.current() == UInt8(ascii: "\"") else {
                 throw JSONSyntaxError(
@@ -133,7 +135,7 @@ public enum PaymentDecoding {
             first = false
             let field: PaymentField?
             if expected < PaymentField.count,
-                case let key = PaymentField.quotedKeys[expected], key.matches(scanner.input, at: scanner.position)
+                case let key = quotedKeys[expected], key.matches(scanner.input, at: scanner.position)
             {
                 field = PaymentField(rawValue: expected)
                 scanner.position += key.count

@@ -29,7 +29,7 @@ public struct RecordBatch<Element>: Sendable where Element: Sendable {
     @inlinable public var isEmpty: Bool { values.isEmpty }
 
     @inlinable
-    public mutating func append(_ value: Element, timestamp: Int64) {
+    public mutating func append(_ value: consuming Element, timestamp: Int64) {
         values.append(value)
         timestamps.append(timestamp)
     }

@@ -54,6 +54,13 @@ public struct EventSource<Element: Sendable>: Sendable {
     @usableFromInline private(set) var appendDecoded:
         @Sendable (UnsafeRawBufferPointer, inout RecordBatch<Element>) -> FormatRejection?
 
+    /// Decodes one record and appends it to `batch` with its timestamp, as the source readers do; or returns why it
+    /// was refused, leaving the batch as it was.
+    @inlinable
+    public func append(decoding bytes: UnsafeRawBufferPointer, to batch: inout RecordBatch<Element>) -> FormatRejection? {
+        appendDecoded(bytes, &batch)
+    }
+
     @inlinable
     public init(
         formatName: String,
@@ -96,7 +103,10 @@ public struct EventSource<Element: Sendable>: Sendable {
         { bytes, batch in
             switch decode(bytes) {
             case .success(let value):
-                batch.append(value, timestamp: timestamp(value))
+                // Moved into the batch: a copy retained each of the record's strings, and the end of `value`
+                // released them.
+                let time = timestamp(value)
+                batch.append(consume value, timestamp: time)
                 return nil
             case .failure(let rejection):
                 return rejection
