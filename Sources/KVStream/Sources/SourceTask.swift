@@ -236,7 +236,8 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
     private func advanceWatermark(to watermark: Int64) {
         guard watermark > emittedWatermark else { return }
         emittedWatermark = watermark
-        let maxTimestamp = splits.map(\.generator.maxTimestamp).max() ?? .min
+        var maxTimestamp = Int64.min
+        for split in splits { maxTimestamp = max(maxTimestamp, split.generator.maxTimestamp) }
         environment.metrics.setSourceWatermark(watermark, maxTimestamp: maxTimestamp, instance: metricsInstance)
         head.watermark(watermark)
     }
