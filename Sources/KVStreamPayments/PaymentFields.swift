@@ -10,15 +10,17 @@ struct PaymentFields {
 
     @inline(__always)
     func payment() throws(PaymentRejection) -> Payment {
-        let eventId = try nonEmptyString(.eventId)
+        // Read once per record: a global's every access costs a `swift_once` call on Linux.
+        let inline = SmallASCII.isSupported
+        let eventId = try nonEmptyString(.eventId, inline: inline)
         let ts = try timestamp()
-        let customerId = try nonEmptyString(.customerId)
-        let merchantId = try nonEmptyString(.merchantId)
+        let customerId = try nonEmptyString(.customerId, inline: inline)
+        let merchantId = try nonEmptyString(.merchantId, inline: inline)
         let service = try required(.service, Service.init(bytes:), rule: Self.serviceRule)
         let amountCents = try cents()
-        let currency = try letters(.currency, count: 3)
+        let currency = try letters(.currency, count: 3, inline: inline)
         let channel = try required(.channel, Channel.init(bytes:), rule: Self.channelRule)
-        let country = try letters(.country, count: 2)
+        let country = try letters(.country, count: 2, inline: inline)
         let lat = try coordinate(.lat)
         let lon = try coordinate(.lon)
         if (lat == nil) != (lon == nil) {
@@ -26,8 +28,8 @@ struct PaymentFields {
         }
         if let value = lat, !(value >= -90 && value <= 90) { throw .field(.lat, "out of range [-90, 90]") }
         if let value = lon, !(value >= -180 && value <= 180) { throw .field(.lon, "out of range [-180, 180]") }
-        let deviceId = try optionalString(.deviceId)
-        let beneficiaryId = try optionalString(.beneficiaryId)
+        let deviceId = try optionalString(.deviceId, inline: inline)
+        let beneficiaryId = try optionalString(.beneficiaryId, inline: inline)
         return Payment(
             eventId: eventId, ts: ts, customerId: customerId, merchantId: merchantId, service: service,
             amountCents: amountCents, currency: currency, channel: channel, country: country, lat: lat, lon: lon,
@@ -53,21 +55,30 @@ struct PaymentFields {
         }
     }
 
-    private func nonEmptyString(_ field: PaymentField) throws(PaymentRejection) -> String {
+    private func nonEmptyString(_ field: PaymentField, inline: Bool) throws(PaymentRejection) -> String {
         let span = span(field)
         guard span.kind != .absent else { throw .missing(field) }
         // Escapes always produce at least one byte, so an empty span is the only empty string.
         guard span.kind == .string && span.end > span.start else { throw .field(field, "must be a non-empty string") }
-        return JSONText.string(bytes(span), escaped: span.flag)
+        return string(span, inline: inline)
     }
 
-    private func optionalString(_ field: PaymentField) throws(PaymentRejection) -> String? {
+    private func optionalString(_ field: PaymentField, inline: Bool) throws(PaymentRejection) -> String? {
         let span = span(field)
         switch span.kind {
         case .absent: return nil
-        case .string: return JSONText.string(bytes(span), escaped: span.flag)
+        case .string: return string(span, inline: inline)
         default: throw .field(field, "must be a string")
         }
+    }
+
+    /// The text of a string span: short ASCII made in place (``SmallASCII``), anything else the public way.
+    @inline(__always)
+    private func string(_ span: JSONSpan, inline: Bool) -> String {
+        if inline && !span.flag, let small = SmallASCII.string(input, start: span.start, count: span.end - span.start) {
+            return small
+        }
+        return JSONText.string(bytes(span), escaped: span.flag)
     }
 
     private func timestamp() throws(PaymentRejection) -> Int64 {
@@ -103,26 +114,17 @@ struct PaymentFields {
         return value
     }
 
-    /// A required string of exactly `count` uppercase ASCII letters, taken from ``LetterCodes`` (every code
-    /// of that length is made once, not once per record).
-    private func letters(_ field: PaymentField, count: Int) throws(PaymentRejection) -> String {
+    /// A required string of exactly `count` uppercase ASCII letters.
+    private func letters(_ field: PaymentField, count: Int, inline: Bool) throws(PaymentRejection) -> String {
         let span = span(field)
         guard span.kind != .absent else { throw .missing(field) }
-        let value: String? =
-            span.kind != .string
-            ? nil
-            : withContent(span) { content in
-                guard content.count == count else { return nil }
-                var index = 0
-                for byte in content {
-                    let letter = byte &- UInt8(ascii: "A")
-                    guard letter < 26 else { return nil }
-                    index = index * 26 + Int(letter)
-                }
-                return count == 2 ? LetterCodes.twoLetters[index] : LetterCodes.threeLetters[index]
+        let valid =
+            span.kind == .string
+            && withContent(span) { content in
+                content.count == count && content.allSatisfy { $0 &- UInt8(ascii: "A") < 26 }
             }
-        guard let value else { throw .field(field, "must be \(count) uppercase letters") }
-        return value
+        guard valid else { throw .field(field, "must be \(count) uppercase letters") }
+        return string(span, inline: inline)
     }
 
     private func coordinate(_ field: PaymentField) throws(PaymentRejection) -> Double? {
@@ -138,25 +140,5 @@ struct PaymentFields {
 extension PaymentRejection {
     static func missing(_ field: PaymentField) -> PaymentRejection {
         PaymentRejection(reason: "missing field '\(field.nameString)'")
-    }
-}
-
-/// Every code of two or three uppercase letters (countries, currencies), indexed in base 26: a record's codes are
-/// looked up rather than made into new strings (~15 ns each). 18,252 small strings, 285 KB, made on first use.
-enum LetterCodes {
-    static let twoLetters: [String] = codes(length: 2)
-    static let threeLetters: [String] = codes(length: 3)
-
-    private static func codes(length: Int) -> [String] {
-        let count = length == 2 ? 26 * 26 : 26 * 26 * 26
-        return (0..<count).map { index in
-            var letters: [UInt8] = []
-            var rest = index
-            for _ in 0..<length {
-                letters.append(UInt8(ascii: "A") + UInt8(rest % 26))
-                rest /= 26
-            }
-            return String(decoding: letters.reversed(), as: UTF8.self)
-        }
     }
 }
