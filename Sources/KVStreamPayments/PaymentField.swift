@@ -135,6 +135,35 @@ extension StaticString {
     }
 }
 
+/// Up to 16 bytes as two little-endian words, zero past the bytes: how keys are compared (``PackedKey``) and short
+/// strings are made (``SmallASCII``), in two loads.
+enum PackedWords {
+    /// Masks that keep the first `count` bytes (at most 16) of two words.
+    @inline(__always)
+    static func masks(count: Int) -> (low: UInt64, high: UInt64) {
+        let low: UInt64 = count >= 8 ? ~0 : (1 << (UInt64(count) * 8)) - 1
+        let high: UInt64 = count > 8 ? (count == 16 ? ~0 : (1 << (UInt64(count - 8) * 8)) - 1) : 0
+        return (low, high)
+    }
+
+    /// The `count` bytes (at most 16) at `start` of `input`: two loads, masked, where 16 bytes can be read from
+    /// `start`; one byte at a time near the end of the input.
+    @inline(__always)
+    static func load(_ input: UnsafeRawBufferPointer, at start: Int, count: Int) -> (low: UInt64, high: UInt64) {
+        guard start + 16 <= input.count else {
+            var words: (low: UInt64, high: UInt64) = (0, 0)
+            for index in 0..<count {
+                let byte = UInt64(input[start + index])
+                if index < 8 { words.low |= byte << (UInt64(index) * 8) } else { words.high |= byte << (UInt64(index - 8) * 8) }
+            }
+            return words
+        }
+        let mask = masks(count: count)
+        return (input.loadUnaligned(fromByteOffset: start, as: UInt64.self) & mask.low,
+                input.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self) & mask.high)
+    }
+}
+
 /// A key of at most 16 bytes (with or without its quotes) as two masked little-endian words, to be compared with
 /// the input in two loads.
 struct PackedKey {
@@ -150,12 +179,8 @@ struct PackedKey {
         if quoted { bytes.append(UInt8(ascii: "\"")) }
         precondition(bytes.count <= 16, "a key longer than 16 bytes")
         count = bytes.count
-        var words: [UInt64] = [0, 0]
-        for (index, byte) in bytes.enumerated() { words[index / 8] |= UInt64(byte) << (UInt64(index % 8) * 8) }
-        low = words[0]
-        high = words[1]
-        lowMask = count >= 8 ? ~0 : (1 << (count * 8)) - 1
-        highMask = count > 8 ? (count == 16 ? ~0 : (1 << ((count - 8) * 8)) - 1) : 0
+        (low, high) = bytes.withUnsafeBytes { [count] in PackedWords.load($0, at: 0, count: count) }
+        (lowMask, highMask) = PackedWords.masks(count: count)
     }
 
     /// Whether `input` holds exactly this key at `position`, followed by anything; false also when fewer than 16

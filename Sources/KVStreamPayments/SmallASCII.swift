@@ -44,24 +44,7 @@ enum SmallASCII {
     @inline(__always)
     private static func inline(_ input: UnsafeRawBufferPointer, start: Int, count: Int) -> (UInt64, UInt64)? {
         guard count <= capacity else { return nil }
-        var low: UInt64 = 0
-        var high: UInt64 = 0
-        if start + 16 <= input.count {
-            // Whole words from the input, then the bytes past the string masked off.
-            low = input.loadUnaligned(fromByteOffset: start, as: UInt64.self)
-            high = input.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)
-            if count < 8 {
-                low &= (1 &<< (UInt64(count) &* 8)) &- 1
-                high = 0
-            } else {
-                high &= (1 &<< (UInt64(count - 8) &* 8)) &- 1
-            }
-        } else {
-            for index in 0..<count {
-                let byte = UInt64(input[start + index])
-                if index < 8 { low |= byte << (UInt64(index) * 8) } else { high |= byte << (UInt64(index - 8) * 8) }
-            }
-        }
+        let (low, high) = PackedWords.load(input, at: start, count: count)
         guard (low | high) & 0x8080_8080_8080_8080 == 0 else { return nil }
         return (low, high | (0xE0 | UInt64(count)) << 56)
     }

@@ -17,13 +17,15 @@ enum DecodeBench {
             bounds.append(bytes.count)
         }
         let repeats = max(repeats, 1)
+        func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) {
+            bytes.withUnsafeBytes { all in
+                for i in 0..<count { body(UnsafeRawBufferPointer(rebasing: all[bounds[i]..<bounds[i + 1]])) }
+            }
+        }
         var checksum: Int64 = 0
         let ours = try Bench.measure(repeats) {
-            bytes.withUnsafeBytes { all in
-                for i in 0..<count {
-                    let line = UnsafeRawBufferPointer(rebasing: all[bounds[i]..<bounds[i + 1]])
-                    if case .success(let payment) = paymentEvents.decode(line) { checksum &+= payment.amountCents }
-                }
+            forEachLine { line in
+                if case .success(let payment) = paymentEvents.decode(line) { checksum &+= payment.amountCents }
             }
         }.seconds
         let expected = events.prefix(count).reduce(Int64(0)) { $0 &+ $1.value.amountCents }
@@ -32,14 +34,11 @@ enum DecodeBench {
         var batch = RecordBatch<Payment>(reservingCapacity: BatchSize.default)
         var batchChecksum: Int64 = 0
         let appended = try Bench.measure(repeats) {
-            bytes.withUnsafeBytes { all in
-                for i in 0..<count {
-                    let line = UnsafeRawBufferPointer(rebasing: all[bounds[i]..<bounds[i + 1]])
-                    _ = paymentEvents.append(decoding: line, to: &batch)
-                    if batch.count == BatchSize.default {
-                        for payment in batch.values { batchChecksum &+= payment.amountCents }
-                        batch.removeAll()
-                    }
+            forEachLine { line in
+                _ = paymentEvents.append(decoding: line, to: &batch)
+                if batch.count == BatchSize.default {
+                    for payment in batch.values { batchChecksum &+= payment.amountCents }
+                    batch.removeAll()
                 }
             }
         }.seconds

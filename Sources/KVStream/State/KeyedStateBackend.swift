@@ -183,17 +183,14 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Inlinable, so that the loop over the window's keys is specialized where the operator is: unspecialized, it
     /// went through value witnesses and generic metadata for every key of every fired window.
     @inlinable public func forEach(in window: TimeWindow, _ body: (K, A) -> Void) {
-        guard let inMemory = byWindow[window] else {
-            if backing != nil && spilled.contains(window) { forEachStored(in: window, skipping: [:], body) }
-            return
-        }
+        let inMemory = byWindow[window] ?? [:]
         for (k, a) in inMemory { body(k, a) }
-        if backing != nil && spilled.contains(window) { forEachStored(in: window, skipping: inMemory, body) }
+        if backing != nil { forEachStored(in: window, skipping: inMemory, body) }
     }
 
     /// The accumulators of a spilled window that are in the store only.
     @usableFromInline func forEachStored(in window: TimeWindow, skipping inMemory: [K: A], _ body: (K, A) -> Void) {
-        guard let backing else { return }
+        guard let backing, spilled.contains(window) else { return }
         let gone = removed[window] ?? []
         try? backing.store.scan(backing.table, prefix: StoreBinding.windowPrefix(window)) { keyBytes, valueBytes in
             guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory[k] == nil, !gone.contains(k)
