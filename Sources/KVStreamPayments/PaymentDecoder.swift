@@ -69,6 +69,12 @@ public enum PaymentDecoding {
 
     /// Decodes one record held in raw bytes, throwing the reason it is rejected.
     public static func payment(from line: UnsafeRawBufferPointer) throws(PaymentRejection) -> Payment {
+        if let payment = CanonicalPayment.payment(from: line) { return payment }
+        return try general(line)
+    }
+
+    /// Decodes any record, the fast path's misses: every rule, every reason.
+    static func general(_ line: UnsafeRawBufferPointer) throws(PaymentRejection) -> Payment {
         var scanner = JSONScanner(line)
         scanner.skipWhitespace()
         guard !scanner.isAtEnd else { throw .emptyRecord }

@@ -192,4 +192,11 @@ struct PackedKey {
         let second = input.loadUnaligned(fromByteOffset: position + 8, as: UInt64.self)
         return first & lowMask == low && second & highMask == high
     }
+
+    /// ``matches(_:at:)`` where fewer than 16 bytes remain at `position`, reading them one by one.
+    func matchesNearEnd(_ input: UnsafeRawBufferPointer, at position: Int) -> Bool {
+        guard position + 16 > input.count && position + count <= input.count else { return false }
+        let words = PackedWords.load(input, at: position, count: count)
+        return words.low == low && words.high == high
+    }
 }
