@@ -12,6 +12,21 @@ import Testing
         #expect(KeyGroup.of(Int64(42), maxParallelism: 128, scratch: &scratch) == 9)
     }
 
+    /// String keys are hashed without being encoded: the same groups as their encodings, at every length (the
+    /// count's varint takes two bytes from 128 on) and in any script.
+    @Test func stringKeysHashLikeTheirEncoding() {
+        for count in 0...300 {
+            for text in [String(repeating: "c", count: count), String(repeating: "é", count: count / 2) + "✓"] {
+                var writer = BinaryWriter()
+                text.encode(to: &writer)
+                let encoded = writer.bytes.withUnsafeBytes { KeyGroup.of(encodedKey: $0, maxParallelism: 32_768) }
+                var scratch = BinaryWriter()
+                #expect(KeyGroup.of(text, maxParallelism: 32_768, scratch: &scratch) == encoded)
+                #expect(scratch.bytes.isEmpty)
+            }
+        }
+    }
+
     @Test func keysSpreadOverGroups() {
         var scratch = BinaryWriter()
         var counts = Array(repeating: 0, count: 128)

@@ -11,25 +11,60 @@ public enum KeyGroup {
     /// keys differing in one trailing byte spread over all groups.
     @inlinable
     public static func of(encodedKey bytes: UnsafeRawBufferPointer, maxParallelism: Int) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
+        group(finishing: fnv(bytes, onto: fnvBasis), maxParallelism: maxParallelism)
+    }
+
+    /// The key group of a key, encoding it into `scratch` (reused between calls to avoid allocating).
+    ///
+    /// A `String`, the usual key, is hashed as it would be encoded (its UTF-8 count as a LEB128 varint, then its
+    /// UTF-8) without being written out: this runs for every record of a hash exchange.
+    @inlinable
+    public static func of<K: BinaryCodable>(_ key: K, maxParallelism: Int, scratch: inout BinaryWriter) -> Int {
+        if K.self == String.self { return of(string: unsafeBitCast(key, to: String.self), maxParallelism: maxParallelism) }
+        scratch.reset()
+        key.encode(to: &scratch)
+        return scratch.bytes.withUnsafeBytes { of(encodedKey: $0, maxParallelism: maxParallelism) }
+    }
+
+    /// The key group of a string key, the same as that of its encoding (``BinaryWriter/write(_:)``).
+    @inlinable
+    static func of(string: String, maxParallelism: Int) -> Int {
+        var string = string
+        return string.withUTF8 { utf8 in
+            var hash = fnvBasis
+            var count = UInt64(utf8.count)
+            while count >= 0x80 {
+                hash = fnv(UInt8(truncatingIfNeeded: count) | 0x80, onto: hash)
+                count >>= 7
+            }
+            hash = fnv(UInt8(count), onto: hash)
+            return group(finishing: fnv(UnsafeRawBufferPointer(utf8), onto: hash), maxParallelism: maxParallelism)
         }
+    }
+
+    @inlinable static var fnvBasis: UInt64 { 0xcbf2_9ce4_8422_2325 }
+
+    @inlinable
+    static func fnv(_ byte: UInt8, onto hash: UInt64) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+    }
+
+    @inlinable
+    static func fnv(_ bytes: UnsafeRawBufferPointer, onto hash: UInt64) -> UInt64 {
+        var hash = hash
+        for byte in bytes { hash = fnv(byte, onto: hash) }
+        return hash
+    }
+
+    @inlinable
+    static func group(finishing hash: UInt64, maxParallelism: Int) -> Int {
+        var hash = hash
         hash ^= hash >> 33
         hash &*= 0xff51_afd7_ed55_8ccd
         hash ^= hash >> 33
         hash &*= 0xc4ce_b9fe_1a85_ec53
         hash ^= hash >> 33
         return Int(hash % UInt64(maxParallelism))
-    }
-
-    /// The key group of a key, encoding it into `scratch` (reused between calls to avoid allocating).
-    @inlinable
-    public static func of<K: BinaryCodable>(_ key: K, maxParallelism: Int, scratch: inout BinaryWriter) -> Int {
-        scratch.reset()
-        key.encode(to: &scratch)
-        return scratch.bytes.withUnsafeBytes { of(encodedKey: $0, maxParallelism: maxParallelism) }
     }
 
     /// The task instance that owns a key group (Flink's `computeOperatorIndexForKeyGroup`).
