@@ -95,7 +95,7 @@ final class ControlTee<Element: Sendable>: Downstream<Element> {
         self.sides = sides
     }
 
-    override func push(_ batch: RecordBatch<Element>) { main.push(batch) }
+    override func push(_ batch: consuming RecordBatch<Element>) { main.push(consume batch) }
 
     private func each(_ body: (any ControlReceiver) -> Void) {
         for side in sides {

@@ -10,7 +10,7 @@ final class FilterOperator<Element: Sendable>: OneInputOperator<Element, Element
         handler = { [unowned self] batch in self.process(batch) }
     }
 
-    override func push(_ batch: RecordBatch<Element>) { handler?(batch) }
+    override func push(_ batch: consuming RecordBatch<Element>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<Element>) {
         var kept = RecordBatch<Element>(reservingCapacity: batch.count)

@@ -10,7 +10,7 @@ final class FlatMapOperator<Input: Sendable, Output: Sendable>: OneInputOperator
         handler = { [unowned self] batch in self.process(batch) }
     }
 
-    override func push(_ batch: RecordBatch<Input>) { handler?(batch) }
+    override func push(_ batch: consuming RecordBatch<Input>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<Input>) {
         var collector = Collector<Output>()

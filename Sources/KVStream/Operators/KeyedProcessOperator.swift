@@ -56,7 +56,7 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: OneInputOperator<F.In
         }
     }
 
-    override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
+    override func push(_ batch: consuming RecordBatch<F.Input>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<F.Input>) {
         var keys = keyBuffer

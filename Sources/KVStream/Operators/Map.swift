@@ -10,7 +10,7 @@ final class MapOperator<Input: Sendable, Output: Sendable>: OneInputOperator<Inp
         handler = { [unowned self] batch in self.process(batch) }
     }
 
-    override func push(_ batch: RecordBatch<Input>) { handler?(batch) }
+    override func push(_ batch: consuming RecordBatch<Input>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<Input>) {
         var values = [Output]()

@@ -47,7 +47,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         }
     }
 
-    override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
+    override func push(_ batch: consuming RecordBatch<F.Input>) { handler?(batch) }
 
     private func process(_ batch: RecordBatch<F.Input>) {
         for i in 0..<batch.count {

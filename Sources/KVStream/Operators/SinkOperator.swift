@@ -24,7 +24,7 @@ final class SinkOperator<Row: SinkRow>: Downstream<Row>, CheckpointParticipant, 
         context.registerForCheckpoints(self)
     }
 
-    override func push(_ batch: RecordBatch<Row>) {
+    override func push(_ batch: consuming RecordBatch<Row>) {
         guard !failed else { return }
         do {
             try writer.write(batch.values)

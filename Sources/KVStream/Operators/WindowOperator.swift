@@ -100,7 +100,7 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         }
     }
 
-    override func push(_ batch: RecordBatch<F.Input>) { handler?(batch) }
+    override func push(_ batch: consuming RecordBatch<F.Input>) { handler?(batch) }
 
     /// Records are read in place from the batch (`batch.values[i]`, never bound to a local): the aggregate function,
     /// inlined here, reads only the fields it needs, and a record is copied only to go to the late output.

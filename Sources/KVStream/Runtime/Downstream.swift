@@ -6,8 +6,9 @@
 open class Downstream<Element: Sendable> {
     public init() {}
 
-    /// Takes a batch of records. The callee owns it and may mutate it.
-    open func push(_ batch: RecordBatch<Element>) {}
+    /// Takes a batch of records. The callee owns it and may mutate it, or move its records on (a hash exchange
+    /// does, when the caller gave up its last reference).
+    open func push(_ batch: consuming RecordBatch<Element>) {}
     /// Event time advanced to `watermark` on this stream.
     open func watermark(_ watermark: Int64) {}
     /// The stream turned idle or active.
@@ -26,7 +27,7 @@ final class FanOut<Element: Sendable>: Downstream<Element> {
 
     init(_ targets: [Downstream<Element>]) { self.targets = targets }
 
-    override func push(_ batch: RecordBatch<Element>) { for t in targets { t.push(batch) } }
+    override func push(_ batch: consuming RecordBatch<Element>) { for t in targets { t.push(copy batch) } }
     override func watermark(_ watermark: Int64) { for t in targets { t.watermark(watermark) } }
     override func idle(_ isIdle: Bool) { for t in targets { t.idle(isIdle) } }
     override func processingTime(_ now: Int64) { for t in targets { t.processingTime(now) } }

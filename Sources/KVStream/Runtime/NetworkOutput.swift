@@ -42,42 +42,42 @@ final class NetworkOutput<Element: Sendable>: Downstream<Element>, Flushable {
         super.init()
     }
 
-    override func push(_ batch: RecordBatch<Element>) {
+    override func push(_ batch: consuming RecordBatch<Element>) {
         switch partitioning {
         case .forward where targets.count == 1:
             seal(0)
-            queued[0].append(.records(batch))
+            queued[0].append(.records(consume batch))
         case .forward:
             seal(subtask)
-            queued[subtask].append(.records(batch))
+            queued[subtask].append(.records(consume batch))
         case .broadcast:
             for i in targets.indices {
                 seal(i)
-                queued[i].append(.records(batch))
+                queued[i].append(.records(copy batch))
             }
         case .rebalance:
             // Whole batches round robin: cheaper than splitting and just as even over time.
             seal(rebalanceNext)
-            queued[rebalanceNext].append(.records(batch))
+            queued[rebalanceNext].append(.records(consume batch))
             rebalanceNext = (rebalanceNext + 1) % targets.count
         case .hash:
             // The per-record loop is the selector's `scatter`, specialized where the job was defined: this class
             // is made by the runtime's generic code, so a loop of its own would run generic.
-            partitionByKey(batch)
+            partitionByKey(consume batch)
         }
     }
 
-    private func partitionByKey(_ batch: RecordBatch<Element>) {
+    private func partitionByKey(_ batch: consuming RecordBatch<Element>) {
         guard let selector else { return }
         let n = targets.count
         if n == 1 {
             seal(0)
-            queued[0].append(.records(batch))
+            queued[0].append(.records(consume batch))
             return
         }
         // Batches are sealed once full after the whole input batch was dealt, so one may hold up to an input
         // batch's worth more than ``BatchSize/default``.
-        selector.scatter(batch, maxParallelism, &open, &scratch)
+        selector.scatter(consume batch, maxParallelism, &open, &scratch)
         for target in open.indices where open[target].count >= BatchSize.default { seal(target) }
     }
 

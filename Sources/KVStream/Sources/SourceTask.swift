@@ -128,15 +128,19 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
                     }
                     if isIdle { setIdle(false) }
                 }
-                if !batch.isEmpty {
-                    environment.metrics.recordsIn.add(batch.count, ordering: .relaxed)
-                    pushCuttingAtWatermarks(batch, split: i)
+                let read = batch.count
+                if read > 0 {
+                    environment.metrics.recordsIn.add(read, ordering: .relaxed)
+                    // Handed over with the last reference (see ``pushCuttingAtWatermarks``).
+                    let full = batch
+                    batch = RecordBatch(reservingCapacity: BatchSize.default)
+                    pushCuttingAtWatermarks(full, split: i)
                 }
                 if !rejects.isEmpty { emitRejects(rejects) }
                 // Downstream gets the records of each batch's worth read, not only at the end of a pass over the
                 // splits: a pass over many partitions read ~150k records, which the next task then processed
                 // while this one waited for room, so the two alternated instead of overlapping.
-                unflushed += batch.count
+                unflushed += read
                 if unflushed >= BatchSize.default {
                     unflushed = 0
                     await environment.flushOutputs()
@@ -185,11 +189,17 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
     /// Pushes a split's batch, cut right after each record that advances this instance's watermark, with the
     /// watermark emitted at the cut: downstream, each record then meets exactly the watermark of the records
     /// before it, whatever the batch sizes.
-    private func pushCuttingAtWatermarks(_ batch: RecordBatch<Element>, split i: Int) {
+    ///
+    /// The batch is consumed: a batch pushed whole is the caller's last reference, which a hash exchange then
+    /// moves the records out of instead of copying them.
+    private func pushCuttingAtWatermarks(_ batch: consuming RecordBatch<Element>, split i: Int) {
         var start = 0
         var maxTimestamp = splits[i].generator.maxTimestamp
         var splitWatermark = splits[i].generator.watermark(forMaxTimestamp: maxTimestamp)
-        for index in 0..<batch.count {
+        // A cut after the last record: its watermark follows the push of the batch's rest, after the loop.
+        var lastWatermark: Int64?
+        let count = batch.count
+        for index in 0..<count {
             let t = batch.timestamps[index]
             guard t > maxTimestamp else { continue }
             maxTimestamp = t
@@ -201,19 +211,20 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
             splits[i].generator.maxTimestamp = t
             let instanceWatermark = currentWatermark()
             guard instanceWatermark > emittedWatermark else { continue }
-            if start == 0 && index == batch.count - 1 {
-                head.push(batch)
-            } else {
-                head.push(RecordBatch(values: Array(batch.values[start...index]),
-                                      timestamps: Array(batch.timestamps[start...index])))
+            if index == count - 1 {
+                lastWatermark = instanceWatermark
+                break
             }
+            head.push(RecordBatch(values: Array(batch.values[start...index]),
+                                  timestamps: Array(batch.timestamps[start...index])))
             start = index + 1
             advanceWatermark(to: instanceWatermark)
         }
         splits[i].generator.maxTimestamp = maxTimestamp
-        guard start < batch.count else { return }
-        head.push(start == 0 ? batch : RecordBatch(values: Array(batch.values[start...]),
+        guard start < count else { return }
+        head.push(start == 0 ? consume batch : RecordBatch(values: Array(batch.values[start...]),
                                                    timestamps: Array(batch.timestamps[start...])))
+        if let lastWatermark { advanceWatermark(to: lastWatermark) }
     }
 
     /// The minimum watermark of the active splits (not idle, not ended), or the last one emitted when none is

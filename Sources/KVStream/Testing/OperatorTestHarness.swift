@@ -92,7 +92,7 @@ final class CollectingDownstream<Element: Sendable>: Downstream<Element> {
     var watermarks: [Int64] = []
     var ended = false
 
-    override func push(_ batch: RecordBatch<Element>) {
+    override func push(_ batch: consuming RecordBatch<Element>) {
         for i in 0..<batch.count { records.append((batch.values[i], batch.timestamps[i])) }
     }
 
