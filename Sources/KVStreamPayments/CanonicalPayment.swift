@@ -94,14 +94,10 @@ enum CanonicalPayment {
         /// Whether only whitespace remains.
         @inline(__always)
         func atEnd() -> Bool {
-            var index = position
-            while index < input.count {
-                switch input[index] {
-                case 0x20, 0x0A, 0x0D, 0x09: index += 1
-                default: return false
-                }
-            }
-            return true
+            var scanner = JSONScanner(input)
+            scanner.position = position
+            scanner.skipWhitespace()
+            return scanner.isAtEnd
         }
 
         /// The content's bounds of a string without escapes, control characters or non-ASCII bytes, skipped.
@@ -109,15 +105,7 @@ enum CanonicalPayment {
         mutating func plainString() -> (start: Int, count: Int)? {
             guard position < input.count && input[position] == UInt8(ascii: "\"") else { return nil }
             let start = position + 1
-            var index = start
-            while index &+ 8 <= input.count {
-                let special = JSONScanner.specialBytes(input.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                if special != 0 {
-                    index &+= special.trailingZeroBitCount >> 3
-                    break
-                }
-                index &+= 8
-            }
+            var index = JSONScanner.skipPlainWords(input, from: start)
             while index < input.count, case let byte = input[index], byte != UInt8(ascii: "\"") {
                 guard byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\\") else { return nil }
                 index += 1
@@ -130,8 +118,7 @@ enum CanonicalPayment {
         @inline(__always)
         mutating func string(nonEmpty: Bool) -> String? {
             guard let (start, count) = plainString(), !nonEmpty || count > 0 else { return nil }
-            if inline, let small = SmallASCII.string(input, start: start, count: count) { return small }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: input[start..<start + count]), as: UTF8.self)
+            return SmallASCII.text(input, start: start, count: count, inline: inline)
         }
 
         @inline(__always)
@@ -144,8 +131,7 @@ enum CanonicalPayment {
         mutating func letters(_ length: Int) -> String? {
             guard let (start, count) = plainString(), count == length else { return nil }
             for index in start..<start + count where input[index] &- UInt8(ascii: "A") >= 26 { return nil }
-            return inline ? SmallASCII.string(input, start: start, count: count)
-                : String(decoding: UnsafeRawBufferPointer(rebasing: input[start..<start + count]), as: UTF8.self)
+            return SmallASCII.text(input, start: start, count: count, inline: inline)
         }
 
         /// A positive integer of at most 18 digits, converted as it is read.

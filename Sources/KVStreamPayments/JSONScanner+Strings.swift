@@ -8,16 +8,7 @@ extension JSONScanner {
         position += 1
         var escaped = false
         while true {
-            // Plain bytes, eight at a time while eight remain: most strings are ids and names of a few bytes.
-            while position &+ 8 <= input.count {
-                let special = Self.specialBytes(input.loadUnaligned(fromByteOffset: position, as: UInt64.self))
-                if special == 0 {
-                    position &+= 8
-                } else {
-                    position &+= special.trailingZeroBitCount >> 3
-                    break
-                }
-            }
+            position = Self.skipPlainWords(input, from: position)
             guard position < input.count else { throw .endOfInput(input.count) }
             let byte = input[position]
             if byte == UInt8(ascii: "\"") {
@@ -34,6 +25,19 @@ extension JSONScanner {
                 position += 1
             }
         }
+    }
+
+    /// Skips plain string bytes eight at a time while eight remain (most strings are ids and names of a few bytes):
+    /// the offset of the first quote, backslash, control or non-ASCII byte, or of the last few bytes unread.
+    @inline(__always)
+    static func skipPlainWords(_ input: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        while index &+ 8 <= input.count {
+            let special = specialBytes(input.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            if special != 0 { return index &+ special.trailingZeroBitCount >> 3 }
+            index &+= 8
+        }
+        return index
     }
 
     /// The high bit of each byte of `word` (little-endian) that is a quote, a backslash, a control character or

@@ -75,10 +75,8 @@ struct PaymentFields {
     /// The text of a string span: short ASCII made in place (``SmallASCII``), anything else the public way.
     @inline(__always)
     private func string(_ span: JSONSpan, inline: Bool) -> String {
-        if inline && !span.flag, let small = SmallASCII.string(input, start: span.start, count: span.end - span.start) {
-            return small
-        }
-        return JSONText.string(bytes(span), escaped: span.flag)
+        guard span.flag else { return SmallASCII.text(input, start: span.start, count: span.end - span.start, inline: inline) }
+        return JSONText.string(bytes(span), escaped: true)
     }
 
     private func timestamp() throws(PaymentRejection) -> Int64 {

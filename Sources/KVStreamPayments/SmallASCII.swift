@@ -40,6 +40,14 @@ enum SmallASCII {
         return unsafeBitCast(words, to: String.self)
     }
 
+    /// The text of `count` validated, unescaped bytes at `start` of `input`: made in place when `inline` (pass
+    /// ``isSupported``, read once per record) and it fits, the public way otherwise.
+    @inline(__always)
+    static func text(_ input: UnsafeRawBufferPointer, start: Int, count: Int, inline: Bool) -> String {
+        if inline, let small = string(input, start: start, count: count) { return small }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: input[start..<start + count]), as: UTF8.self)
+    }
+
     /// The two words of the inline form, or nil when the bytes do not fit it.
     @inline(__always)
     private static func inline(_ input: UnsafeRawBufferPointer, start: Int, count: Int) -> (UInt64, UInt64)? {

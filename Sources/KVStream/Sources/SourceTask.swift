@@ -115,7 +115,7 @@ final class SourceTask<Element: Sendable>: RunnableTask, CheckpointParticipant {
             try await injectBarrierIfRequested()
             var progressed = false
             for i in readers.indices where !splits[i].ended {
-                batch.removeAll()
+                // `batch` is empty here: a batch read is handed over below and replaced by a new one.
                 rejects.removeAll(keepingCapacity: true)
                 let status = try readers[i].poll(into: &batch, rejects: &rejects, max: BatchSize.default)
                 let now = Clock.monotonicNanos()

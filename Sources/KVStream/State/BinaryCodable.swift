@@ -34,12 +34,19 @@ public struct BinaryWriter: Sendable {
 
     /// Variable-length unsigned integer (LEB128): small lengths and counts take one byte.
     public mutating func writeVarint(_ value: UInt64) {
+        Self.forEachVarintByte(of: value) { bytes.append($0) }
+    }
+
+    /// The bytes of `value`'s varint, in order: what ``writeVarint(_:)`` writes, and what ``KeyGroup`` hashes for a
+    /// string key's count without writing it.
+    @inlinable
+    public static func forEachVarintByte(of value: UInt64, _ body: (UInt8) -> Void) {
         var v = value
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            body(UInt8(truncatingIfNeeded: v) | 0x80)
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        body(UInt8(v))
     }
 
     public mutating func write(_ string: String) {

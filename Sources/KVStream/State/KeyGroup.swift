@@ -32,12 +32,7 @@ public enum KeyGroup {
         var string = string
         return string.withUTF8 { utf8 in
             var hash = fnvBasis
-            var count = UInt64(utf8.count)
-            while count >= 0x80 {
-                hash = fnv(UInt8(truncatingIfNeeded: count) | 0x80, onto: hash)
-                count >>= 7
-            }
-            hash = fnv(UInt8(count), onto: hash)
+            BinaryWriter.forEachVarintByte(of: UInt64(utf8.count)) { hash = fnv($0, onto: hash) }
             return group(finishing: fnv(UnsafeRawBufferPointer(utf8), onto: hash), maxParallelism: maxParallelism)
         }
     }
