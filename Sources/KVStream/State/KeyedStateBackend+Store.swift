@@ -63,13 +63,14 @@ extension KeyedValueTable {
 
 extension WindowTable {
     @usableFromInline func load(_ key: K, _ window: TimeWindow) {
-        guard let backing, spilled.contains(window), byWindow[window]?[key] == nil,
-              removed[window]?.contains(key) != true
+        let mapKey = StateMapKey(key)
+        guard let backing, spilled.contains(window), byWindow[window]?[mapKey] == nil,
+              removed[window]?.contains(mapKey) != true
         else { return }
         do {
             guard let bytes = try backing.store.get(backing.table, key: backing.windowKey(window, key)) else { return }
             var r = BinaryReader(bytes)
-            byWindow[window, default: [:]][key] = try A(from: &r)
+            byWindow[window, default: [:]][mapKey] = try A(from: &r)
             cached += 1
         } catch {
             backing.onError(error)
@@ -89,7 +90,7 @@ extension WindowTable {
             // written whether or not they changed: the window is tracked as a whole.
             for key in everyTenth(keys.keys).prefix(remaining) {
                 if let value = keys[key] {
-                    batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
+                    batch.put(backing.table, key: backing.windowKey(window, key.key), value: backing.encode(value))
                 }
                 keys[key] = nil
                 remaining -= 1
@@ -113,7 +114,7 @@ extension WindowTable {
         for window in dirtyWindows {
             let cachedKeys = byWindow[window] ?? [:]
             for (key, value) in cachedKeys {
-                batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
+                batch.put(backing.table, key: backing.windowKey(window, key.key), value: backing.encode(value))
             }
             spilled.insert(window)
             if cachedKeys.count > Self.keyTrackingThreshold { changedKeys[window] = [] }
@@ -123,13 +124,13 @@ extension WindowTable {
             guard let cachedKeys = byWindow[window] else { continue }
             for key in keys {
                 if let value = cachedKeys[key] {
-                    batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
+                    batch.put(backing.table, key: backing.windowKey(window, key.key), value: backing.encode(value))
                 }
             }
         }
         for (window, keys) in removed {
             for key in keys where byWindow[window]?[key] == nil {
-                batch.delete(backing.table, key: backing.windowKey(window, key))
+                batch.delete(backing.table, key: backing.windowKey(window, key.key))
             }
         }
         for window in Array(changedKeys.keys) where changedKeys[window]?.isEmpty == false {

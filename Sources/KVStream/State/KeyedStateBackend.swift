@@ -99,7 +99,9 @@ public struct StateEntryKey<K: Hashable, N: Hashable>: Hashable {
 /// - Important: `final` for the same reason as ``KeyedValueTable``.
 public final class WindowTable<K: StateKey, A: StateValue> {
     /// Every accumulator (memory backend), or the cache of hot ones in front of ``backing``.
-    @exclusivity(unchecked) @usableFromInline var byWindow: [TimeWindow: [K: A]] = [:]
+    /// One window's accumulators; its keys hash as ``StateMapKey`` says (strings without SipHash).
+    @usableFromInline typealias Keys = [StateMapKey<K>: A]
+    @exclusivity(unchecked) @usableFromInline var byWindow: [TimeWindow: Keys] = [:]
     @usableFromInline let backing: StoreBinding?
     /// Windows changed since their accumulators were last written to the store: all their cached entries are
     /// written back at the next checkpoint. Window-level, so tracking costs nothing per record (a window is
@@ -109,12 +111,12 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// the keys changed since the last write-back. Rewriting such a window whole at every checkpoint cost more
     /// than all the rest of the job with checkpoints every 100 ms; a set insert per record costs far less. A
     /// window moves here when a write-back finds more than ``keyTrackingThreshold`` of its entries cached.
-    @exclusivity(unchecked) @usableFromInline var changedKeys: [TimeWindow: Set<K>] = [:]
+    @exclusivity(unchecked) @usableFromInline var changedKeys: [TimeWindow: Set<StateMapKey<K>>] = [:]
     @exclusivity(unchecked) @usableFromInline var lastDirty: TimeWindow?
     /// Whether ``lastDirty`` is tracked in ``changedKeys``.
     @exclusivity(unchecked) @usableFromInline var lastDirtyByKey = false
     /// Keys whose accumulators were removed from a window since its last write-back (deleted from the store).
-    @exclusivity(unchecked) @usableFromInline var removed: [TimeWindow: Set<K>] = [:]
+    @exclusivity(unchecked) @usableFromInline var removed: [TimeWindow: Set<StateMapKey<K>>] = [:]
     /// Windows some of whose accumulators are in the store: only their cache misses need a read.
     @exclusivity(unchecked) @usableFromInline var spilled: Set<TimeWindow> = []
     @exclusivity(unchecked) @usableFromInline var cached = 0
@@ -124,7 +126,7 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// together a quarter of the window operator's time. Several, because a source reading many partitions opens
     /// several windows between two watermarks (148 Kafka partitions: ~3 one-minute windows per pass); with one
     /// spare, the others grew from empty (5% of a Kafka job's CPU).
-    @exclusivity(unchecked) @usableFromInline var spares: [[K: A]] = []
+    @exclusivity(unchecked) @usableFromInline var spares: [Keys] = []
     @usableFromInline static var maxSpares: Int { 4 }
     /// Keys in the last window dropped: a new window without a spare is made that large at once.
     @exclusivity(unchecked) @usableFromInline var lastDroppedCount = 0
@@ -132,7 +134,7 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// windows, so most updates skip hashing the window. Forgotten whenever a window is added or removed, which
     /// moves entries (a stale index would trap).
     @exclusivity(unchecked) @usableFromInline
-    var lastWindow: (window: TimeWindow, index: Dictionary<TimeWindow, [K: A]>.Index)?
+    var lastWindow: (window: TimeWindow, index: Dictionary<TimeWindow, Keys>.Index)?
 
     public init() { backing = nil }
 
@@ -140,33 +142,34 @@ public final class WindowTable<K: StateKey, A: StateValue> {
 
     /// Changes one accumulator in place; setting it to nil removes it.
     @inlinable public func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
+        let mapKey = StateMapKey(key)
         guard backing != nil else {
-            if let last = lastWindow, last.window == window { return body(&byWindow.values[last.index][key]) }
+            if let last = lastWindow, last.window == window { return body(&byWindow.values[last.index][mapKey]) }
             if let index = byWindow.index(forKey: window) {
                 lastWindow = (window, index)
-                return body(&byWindow.values[index][key])
+                return body(&byWindow.values[index][mapKey])
             }
             byWindow[window] = spares.popLast() ?? Dictionary(minimumCapacity: lastDroppedCount)
             lastWindow = nil
-            return body(&byWindow[window]![key])
+            return body(&byWindow[window]![mapKey])
         }
         if spilled.contains(window) { load(key, window) }
         var delta = 0
-        let result = Self.counting(&byWindow[window, default: [:]], key, &delta, body)
+        let result = Self.counting(&byWindow[window, default: [:]], mapKey, &delta, body)
         cached += delta
-        if delta < 0 { removed[window, default: []].insert(key) }
+        if delta < 0 { removed[window, default: []].insert(mapKey) }
         if window != lastDirty {
             lastDirtyByKey = changedKeys[window] != nil
             if !lastDirtyByKey { dirtyWindows.insert(window) }
             lastDirty = window
         }
-        if lastDirtyByKey { changedKeys[window]!.insert(key) }
+        if lastDirtyByKey { changedKeys[window]!.insert(mapKey) }
         if cached > backing!.cacheLimit { evict() }
         return result
     }
 
     /// Runs `body` on one accumulator of a window's dictionary, reporting how the dictionary's size changed.
-    @inlinable static func counting<R>(_ keys: inout [K: A], _ key: K, _ delta: inout Int, _ body: (inout A?) -> R) -> R {
+    @inlinable static func counting<R>(_ keys: inout Keys, _ key: StateMapKey<K>, _ delta: inout Int, _ body: (inout A?) -> R) -> R {
         let before = keys.count
         let result = body(&keys[key])
         delta = keys.count - before
@@ -175,7 +178,7 @@ public final class WindowTable<K: StateKey, A: StateValue> {
 
     @inlinable public func get(_ key: K, _ window: TimeWindow) -> A? {
         if backing != nil { load(key, window) }
-        return byWindow[window]?[key]
+        return byWindow[window]?[StateMapKey(key)]
     }
 
     /// Visits the accumulators of one window, in the cache and in the store.
@@ -184,16 +187,16 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// went through value witnesses and generic metadata for every key of every fired window.
     @inlinable public func forEach(in window: TimeWindow, _ body: (K, A) -> Void) {
         let inMemory = byWindow[window] ?? [:]
-        for (k, a) in inMemory { body(k, a) }
+        for (k, a) in inMemory { body(k.key, a) }
         if backing != nil { forEachStored(in: window, skipping: inMemory, body) }
     }
 
     /// The accumulators of a spilled window that are in the store only.
-    @usableFromInline func forEachStored(in window: TimeWindow, skipping inMemory: [K: A], _ body: (K, A) -> Void) {
+    @usableFromInline func forEachStored(in window: TimeWindow, skipping inMemory: Keys, _ body: (K, A) -> Void) {
         guard let backing, spilled.contains(window) else { return }
         let gone = removed[window] ?? []
         try? backing.store.scan(backing.table, prefix: StoreBinding.windowPrefix(window)) { keyBytes, valueBytes in
-            guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory[k] == nil, !gone.contains(k)
+            guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory[StateMapKey(k)] == nil, !gone.contains(StateMapKey(k))
             else { return true }
             body(k, a)
             return true
