@@ -24,11 +24,13 @@ let package = Package(
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // One header, no library: the prefetch hint of the state tables (`__builtin_prefetch`).
+        .systemLibrary(name: "CPrefetch"),
 
-        // The core: DSL, runtime, time, windows, state API. No C dependency.
+        // The core: DSL, runtime, time, windows, state API. No C library (CPrefetch is a header).
         .target(
             name: "KVStream",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["CPrefetch", .product(name: "Logging", package: "swift-log")],
             swiftSettings: crossModule
         ),
         // The payment event of SPEC section 2: decoding, validation, encoding and the synthetic generator.

@@ -38,8 +38,9 @@ where F.Input: Sendable, F.Accumulator: StateValue {
     private let assigner: A
     private let function: F
     private let keysOf: @Sendable (RecordBatch<F.Input>, inout [K]) -> Void
-    /// The keys of the batch being processed (capacity kept between batches).
+    /// The keys of the batch being processed and their hashes in the table (capacity kept between batches).
     private var keyBuffer: [K] = []
+    private var hashBuffer: [UInt64] = []
     private let emitResult: Emit
     private let lateness: Int64
     private let earlyInterval: Int64?
@@ -104,23 +105,33 @@ where F.Input: Sendable, F.Accumulator: StateValue {
 
     /// Records are read in place from the batch (`batch.values[i]`, never bound to a local): the aggregate function,
     /// inlined here, reads only the fields it needs, and a record is copied only to go to the late output.
+    ///
+    /// The keys are hashed first, and each record asks for the table's lines of the record ``prefetchDistance``
+    /// ahead: a window of many keys does not fit in the caches, and its lookups' misses then overlap.
     private func process(_ batch: RecordBatch<F.Input>) {
         var keys = keyBuffer
         keyBuffer = []
         keysOf(batch, &keys)
-        for i in 0..<batch.count {
+        var hashes = hashBuffer
+        hashBuffer = []
+        hashes.removeAll(keepingCapacity: true)
+        for key in keys { hashes.append(table.hash(key)) }
+        let count = batch.count
+        for i in 0..<count {
+            if i + Self.prefetchDistance < count { table.prefetch(hash: hashes[i + Self.prefetchDistance]) }
             let timestamp = batch.timestamps[i]
             var onTime = false
             assigner.forEachWindow(containing: timestamp) { window in
                 guard !isLate(window) else { return }
                 onTime = true
-                add(batch, i, key: keys[i], window: window)
+                add(batch, i, key: keys[i], hash: hashes[i], window: window)
             }
             if !onTime {
                 late.record(batch.values[i], timestamp: timestamp, watermark: watermark)
             }
         }
         keyBuffer = keys
+        hashBuffer = hashes
         late.count()
         emit()
     }
@@ -132,12 +143,15 @@ where F.Input: Sendable, F.Accumulator: StateValue {
         window.maxTimestamp <= Int64.max - lateness && window.maxTimestamp + lateness <= watermark
     }
 
+    /// How many records ahead ``process(_:)`` prefetches.
+    private static var prefetchDistance: Int { 8 }
+
     @inline(__always)
-    private func add(_ batch: RecordBatch<F.Input>, _ i: Int, key: K, window: TimeWindow) {
+    private func add(_ batch: RecordBatch<F.Input>, _ i: Int, key: K, hash: UInt64, window: TimeWindow) {
         if window != lastRegistered { register(window) }
         let firesNow = window.maxTimestamp <= watermark
         let markDirty = earlyInterval != nil && !firesNow
-        let newlyDirty = table.update(key, window) { entry -> Bool in
+        let newlyDirty = table.update(key, hash: hash, window) { entry -> Bool in
             // Taken out of the table so that collection accumulators are mutated without a copy.
             var e = entry.take() ?? WindowAccumulator(accumulator: function.createAccumulator(), dirty: false)
             function.add(batch.values[i], to: &e.accumulator)

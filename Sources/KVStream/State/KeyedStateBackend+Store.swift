@@ -63,14 +63,14 @@ extension KeyedValueTable {
 
 extension WindowTable {
     @usableFromInline func load(_ key: K, _ window: TimeWindow) {
-        let mapKey = StateMapKey(key)
-        guard let backing, spilled.contains(window), byWindow[window]?[mapKey] == nil,
-              removed[window]?.contains(mapKey) != true
+        guard let backing, spilled.contains(window), byWindow[window]?[key] == nil,
+              removed[window]?.contains(StateMapKey(key)) != true
         else { return }
         do {
             guard let bytes = try backing.store.get(backing.table, key: backing.windowKey(window, key)) else { return }
             var r = BinaryReader(bytes)
-            byWindow[window, default: [:]][mapKey] = try A(from: &r)
+            let value = try A(from: &r)
+            keysCreating(window).update(key) { $0 = value }
             cached += 1
         } catch {
             backing.onError(error)
@@ -84,19 +84,20 @@ extension WindowTable {
         var remaining = max(1, cached / 10)
         var batch = StoreBatch()
         for window in byWindow.keys.sorted(by: >) where remaining > 0 {
-            // Taken out of the table so that dropping keys does not copy the whole dictionary.
-            guard var keys = byWindow.removeValue(forKey: window) else { continue }
+            guard let keys = byWindow[window] else { continue }
             // Every tenth key, spread over the table (see ``KeyedValueTable/evict()``). Evicted accumulators are
             // written whether or not they changed: the window is tracked as a whole.
-            for key in everyTenth(keys.keys).prefix(remaining) {
-                if let value = keys[key] {
-                    batch.put(backing.table, key: backing.windowKey(window, key.key), value: backing.encode(value))
+            for key in everyTenth(keys.allKeys).prefix(remaining) {
+                keys.update(key) { value in
+                    if let value {
+                        batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
+                    }
+                    value = nil
                 }
-                keys[key] = nil
                 remaining -= 1
                 cached -= 1
             }
-            byWindow[window] = keys.isEmpty ? nil : keys
+            if keys.isEmpty { byWindow[window] = nil }
             spilled.insert(window)
         }
         write(batch, backing)
@@ -112,24 +113,24 @@ extension WindowTable {
         else { return }
         var batch = StoreBatch()
         for window in dirtyWindows {
-            let cachedKeys = byWindow[window] ?? [:]
-            for (key, value) in cachedKeys {
-                batch.put(backing.table, key: backing.windowKey(window, key.key), value: backing.encode(value))
+            let cachedKeys = byWindow[window]
+            cachedKeys?.forEach { key, value in
+                batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))
             }
             spilled.insert(window)
-            if cachedKeys.count > Self.keyTrackingThreshold { changedKeys[window] = [] }
+            if (cachedKeys?.count ?? 0) > Self.keyTrackingThreshold { changedKeys[window] = [] }
         }
         for (window, keys) in changedKeys where !keys.isEmpty && !dirtyWindows.contains(window) {
             // A changed key missing from the cache was evicted (and written then) or removed (deleted below).
             guard let cachedKeys = byWindow[window] else { continue }
             for key in keys {
-                if let value = cachedKeys[key] {
+                if let value = cachedKeys[key.key] {
                     batch.put(backing.table, key: backing.windowKey(window, key.key), value: backing.encode(value))
                 }
             }
         }
         for (window, keys) in removed {
-            for key in keys where byWindow[window]?[key] == nil {
+            for key in keys where byWindow[window]?[key.key] == nil {
                 batch.delete(backing.table, key: backing.windowKey(window, key.key))
             }
         }

@@ -98,11 +98,13 @@ public struct StateEntryKey<K: Hashable, N: Hashable>: Hashable {
 ///
 /// - Important: `final` for the same reason as ``KeyedValueTable``.
 public final class WindowTable<K: StateKey, A: StateValue> {
+    /// One window's accumulators (see ``StateMap``: string keys hash without SipHash, lookups can be prefetched).
+    public typealias Keys = StateMap<K, A>
     /// Every accumulator (memory backend), or the cache of hot ones in front of ``backing``.
-    /// One window's accumulators; its keys hash as ``StateMapKey`` says (strings without SipHash).
-    @usableFromInline typealias Keys = [StateMapKey<K>: A]
     @exclusivity(unchecked) @usableFromInline var byWindow: [TimeWindow: Keys] = [:]
     @usableFromInline let backing: StoreBinding?
+    /// The seed of every window's map: a key hashes the same in all of them (``hash(_:)``). Drawn per table.
+    @usableFromInline let seed = Int.random(in: .min ... .max)
     /// Windows changed since their accumulators were last written to the store: all their cached entries are
     /// written back at the next checkpoint. Window-level, so tracking costs nothing per record (a window is
     /// created and fired within a checkpoint interval most of the time, and then never reaches the store).
@@ -120,83 +122,99 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Windows some of whose accumulators are in the store: only their cache misses need a read.
     @exclusivity(unchecked) @usableFromInline var spilled: Set<TimeWindow> = []
     @exclusivity(unchecked) @usableFromInline var cached = 0
-    /// Dictionaries of dropped windows, emptied with their capacity kept (memory backend, at most
-    /// ``maxSpares``): new windows take them, since the windows of a stream hold similar numbers of keys. Growing
-    /// a new one from empty rehashed every key about twice, and a fresh table's pages are faulted in one by one:
-    /// together a quarter of the window operator's time. Several, because a source reading many partitions opens
-    /// several windows between two watermarks (148 Kafka partitions: ~3 one-minute windows per pass); with one
-    /// spare, the others grew from empty (5% of a Kafka job's CPU).
+    /// Maps of dropped windows, emptied with their capacity kept (memory backend, at most ``maxSpares``): new
+    /// windows take them, since the windows of a stream hold similar numbers of keys. Growing a new one from empty
+    /// moved every key about twice, and a fresh table's pages are faulted in one by one: together a quarter of the
+    /// window operator's time. Several, because a source reading many partitions opens several windows between
+    /// two watermarks (148 Kafka partitions: ~3 one-minute windows per pass); with one spare, the others grew from
+    /// empty (5% of a Kafka job's CPU).
     @exclusivity(unchecked) @usableFromInline var spares: [Keys] = []
     @usableFromInline static var maxSpares: Int { 4 }
     /// Keys in the last window dropped: a new window without a spare is made that large at once.
     @exclusivity(unchecked) @usableFromInline var lastDroppedCount = 0
-    /// Where the last window updated sits in ``byWindow`` (memory backend): a batch's records fall in one or two
-    /// windows, so most updates skip hashing the window. Forgotten whenever a window is added or removed, which
-    /// moves entries (a stale index would trap).
-    @exclusivity(unchecked) @usableFromInline
-    var lastWindow: (window: TimeWindow, index: Dictionary<TimeWindow, Keys>.Index)?
+    /// The last window updated and its map (memory backend): a batch's records fall in one or two windows, so
+    /// most updates skip hashing the window. Forgotten when a window is dropped (its map becomes a spare). Not
+    /// retained: ``byWindow`` holds the map as long as this names it (a retain and a release per record, else).
+    @exclusivity(unchecked) @usableFromInline var lastWindow: (window: TimeWindow, keys: Unmanaged<Keys>)?
 
     public init() { backing = nil }
 
     init(backing: StoreBinding?) { self.backing = backing }
 
+    /// The hash of `key` in every window of this table, for ``update(_:hash:_:_:)`` and ``prefetch(hash:)``.
+    @inlinable @inline(__always)
+    public func hash(_ key: K) -> UInt64 { Keys.hash(key, seed: seed) }
+
+    /// Asks for the lines a key with this hash will be looked up in, in the last window updated (memory backend):
+    /// called a few records ahead of the update.
+    @inlinable @inline(__always)
+    public func prefetch(hash: UInt64) {
+        lastWindow?.keys._withUnsafeGuaranteedRef { $0.prefetch(hash: hash) }
+    }
+
     /// Changes one accumulator in place; setting it to nil removes it.
     @inlinable public func update<R>(_ key: K, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
-        let mapKey = StateMapKey(key)
+        update(key, hash: hash(key), window, body)
+    }
+
+    /// ``update(_:_:_:)`` with the key's ``hash(_:)`` computed already.
+    @inlinable public func update<R>(_ key: K, hash: UInt64, _ window: TimeWindow, _ body: (inout A?) -> R) -> R {
         guard backing != nil else {
-            if let last = lastWindow, last.window == window { return body(&byWindow.values[last.index][mapKey]) }
-            if let index = byWindow.index(forKey: window) {
-                lastWindow = (window, index)
-                return body(&byWindow.values[index][mapKey])
+            if let last = lastWindow, last.window == window {
+                return last.keys._withUnsafeGuaranteedRef { $0.update(key, hash: hash, body) }
             }
-            byWindow[window] = spares.popLast() ?? Dictionary(minimumCapacity: lastDroppedCount)
-            lastWindow = nil
-            return body(&byWindow[window]![mapKey])
+            let keys = keysCreating(window)
+            lastWindow = (window, Unmanaged.passUnretained(keys))
+            return keys.update(key, hash: hash, body)
         }
         if spilled.contains(window) { load(key, window) }
-        var delta = 0
-        let result = Self.counting(&byWindow[window, default: [:]], mapKey, &delta, body)
+        let keys = keysCreating(window)
+        let before = keys.count
+        let result = keys.update(key, hash: hash, body)
+        let delta = keys.count - before
         cached += delta
-        if delta < 0 { removed[window, default: []].insert(mapKey) }
+        if delta < 0 { removed[window, default: []].insert(StateMapKey(key)) }
+        if keys.isEmpty { byWindow[window] = nil }
         if window != lastDirty {
             lastDirtyByKey = changedKeys[window] != nil
             if !lastDirtyByKey { dirtyWindows.insert(window) }
             lastDirty = window
         }
-        if lastDirtyByKey { changedKeys[window]!.insert(mapKey) }
+        if lastDirtyByKey { changedKeys[window]!.insert(StateMapKey(key)) }
         if cached > backing!.cacheLimit { evict() }
         return result
     }
 
-    /// Runs `body` on one accumulator of a window's dictionary, reporting how the dictionary's size changed.
-    @inlinable static func counting<R>(_ keys: inout Keys, _ key: StateMapKey<K>, _ delta: inout Int, _ body: (inout A?) -> R) -> R {
-        let before = keys.count
-        let result = body(&keys[key])
-        delta = keys.count - before
-        return result
+    /// The map of a window, made (or taken from the spares) when it has none.
+    @usableFromInline func keysCreating(_ window: TimeWindow) -> Keys {
+        if let keys = byWindow[window] { return keys }
+        let keys = spares.popLast() ?? Keys(minimumCapacity: lastDroppedCount, seed: seed)
+        byWindow[window] = keys
+        return keys
     }
 
     @inlinable public func get(_ key: K, _ window: TimeWindow) -> A? {
         if backing != nil { load(key, window) }
-        return byWindow[window]?[StateMapKey(key)]
+        return byWindow[window]?[key]
     }
 
-    /// Visits the accumulators of one window, in the cache and in the store.
+    /// Visits the accumulators of one window, in the cache and in the store. `body` must not change the table.
     ///
     /// Inlinable, so that the loop over the window's keys is specialized where the operator is: unspecialized, it
     /// went through value witnesses and generic metadata for every key of every fired window.
     @inlinable public func forEach(in window: TimeWindow, _ body: (K, A) -> Void) {
-        let inMemory = byWindow[window] ?? [:]
-        for (k, a) in inMemory { body(k.key, a) }
+        let inMemory = byWindow[window]
+        inMemory?.forEach(body)
         if backing != nil { forEachStored(in: window, skipping: inMemory, body) }
     }
 
     /// The accumulators of a spilled window that are in the store only.
-    @usableFromInline func forEachStored(in window: TimeWindow, skipping inMemory: Keys, _ body: (K, A) -> Void) {
+    @usableFromInline func forEachStored(in window: TimeWindow, skipping inMemory: Keys?, _ body: (K, A) -> Void) {
         guard let backing, spilled.contains(window) else { return }
         let gone = removed[window] ?? []
         try? backing.store.scan(backing.table, prefix: StoreBinding.windowPrefix(window)) { keyBytes, valueBytes in
-            guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory[StateMapKey(k)] == nil, !gone.contains(StateMapKey(k))
+            guard let (k, a) = decodeStored(window, keyBytes, valueBytes), inMemory?[k] == nil,
+                  !gone.contains(StateMapKey(k))
             else { return true }
             body(k, a)
             return true
@@ -206,12 +224,12 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     /// Drops a whole window.
     public func removeWindow(_ window: TimeWindow) {
         lastWindow = nil
-        if var keys = byWindow.removeValue(forKey: window) {
+        if let keys = byWindow.removeValue(forKey: window) {
             cached -= keys.count
             if backing == nil {
                 lastDroppedCount = keys.count
                 if spares.count < Self.maxSpares {
-                    keys.removeAll(keepingCapacity: true)
+                    keys.removeAll()
                     spares.append(keys)
                 }
             }
