@@ -65,6 +65,28 @@ import Testing
         #expect(seen == ["75": 2, "8490": 1])
     }
 
+    /// Per-key state (``StateEntryKey``) tells keys apart the same way, with or without a namespace.
+    @Test func entryKeysCompareLikeMapKeys() {
+        let window = TimeWindow(start: 0, end: 10)
+        for text in ["", "c0001234", "a much longer customer id, past sixteen bytes"] {
+            let keys = Self.representations(text).map { StateEntryKey(key: $0, namespace: VoidNamespace()) }
+            let windowed = Self.representations(text).map { StateEntryKey(key: $0, namespace: window) }
+            for a in keys.indices {
+                for b in keys.indices {
+                    #expect(keys[a] == keys[b] && keys[a]._rawHashValue(seed: 9) == keys[b]._rawHashValue(seed: 9))
+                    #expect(windowed[a] == windowed[b] && windowed[a].hashValue == windowed[b].hashValue)
+                    #expect(windowed[a]._rawHashValue(seed: 9) == windowed[b]._rawHashValue(seed: 9))
+                }
+            }
+        }
+        #expect(StateEntryKey(key: "K", namespace: VoidNamespace()) != StateEntryKey(key: "\u{212A}", namespace: VoidNamespace()))
+        #expect(StateEntryKey(key: "K", namespace: window) != StateEntryKey(key: "K", namespace: TimeWindow(start: 10, end: 20)))
+        let table = KeyedValueTable<String, VoidNamespace, Int>()
+        table.put("K", VoidNamespace(), 1)
+        table.put("\u{212A}", VoidNamespace(), 2)
+        #expect(table.count == 2 && table.get("K", VoidNamespace()) == 1)
+    }
+
     /// Ids of the kind jobs key by spread over a table's buckets: no two of 200,000 share a hash, and the low
     /// bits the dictionary indexes with fill 2^18 buckets about as evenly as random numbers would.
     @Test func idsSpreadOverBuckets() {

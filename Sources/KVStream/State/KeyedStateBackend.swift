@@ -83,7 +83,8 @@ public final class KeyedValueTable<K: StateKey, N: StateNamespace, V: StateValue
     public var count: Int { entries.count }
 }
 
-/// The key of one entry of a ``KeyedValueTable``.
+/// The key of one entry of a ``KeyedValueTable``. The key part compares and hashes as a ``StateMapKey`` (strings by
+/// their bytes, without SipHash), as in window tables: a key's state does not depend on the kind of state.
 public struct StateEntryKey<K: Hashable, N: Hashable>: Hashable {
     public var key: K
     public var namespace: N
@@ -91,6 +92,27 @@ public struct StateEntryKey<K: Hashable, N: Hashable>: Hashable {
     @inlinable public init(key: K, namespace: N) {
         self.key = key
         self.namespace = namespace
+    }
+
+    @inlinable
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        StateMapKey(lhs.key) == StateMapKey(rhs.key) && lhs.namespace == rhs.namespace
+    }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        StateMapKey(key).hash(into: &hasher)
+        namespace.hash(into: &hasher)
+    }
+
+    @inlinable
+    public func _rawHashValue(seed: Int) -> Int {
+        let keyHash = StateMapKey(key)._rawHashValue(seed: seed)
+        // Plain per-key state (the usual case) has nothing more to hash.
+        if N.self == VoidNamespace.self { return keyHash }
+        return Int(truncatingIfNeeded: StateHashing.fold(
+            UInt64(UInt(bitPattern: keyHash)) ^ StateHashing.k0,
+            UInt64(UInt(bitPattern: namespace._rawHashValue(seed: seed))) ^ StateHashing.k2))
     }
 }
 
