@@ -87,7 +87,7 @@ extension WindowTable {
             guard let keys = byWindow[window] else { continue }
             // Every tenth key, spread over the table (see ``KeyedValueTable/evict()``). Evicted accumulators are
             // written whether or not they changed: the window is tracked as a whole.
-            for key in everyTenth(keys.allKeys).prefix(remaining) {
+            for key in keys.everyTenthKey(upTo: remaining) {
                 keys.update(key) { value in
                     if let value {
                         batch.put(backing.table, key: backing.windowKey(window, key), value: backing.encode(value))

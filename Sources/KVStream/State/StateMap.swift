@@ -175,12 +175,18 @@ public final class StateMap<K: Hashable, V> {
         for slot in 0...mask where hashes[slot] != 0 { body(keys[slot], values[slot]) }
     }
 
-    /// Every key, in no particular order.
-    public var allKeys: [K] {
-        var result: [K] = []
-        result.reserveCapacity(entryCount)
-        forEach { key, _ in result.append(key) }
-        return result
+    /// Every tenth key in slot order, at most `limit` of them: entries to evict spread over the whole table
+    /// (see ``KeyedValueTable/evict()``).
+    public func everyTenthKey(upTo limit: Int) -> [K] {
+        var picked: [K] = []
+        picked.reserveCapacity(min(limit, entryCount / 10 + 1))
+        var index = 0
+        for slot in 0...mask where hashes[slot] != 0 {
+            if picked.count >= limit { break }
+            if index % 10 == 0 { picked.append(keys[slot]) }
+            index += 1
+        }
+        return picked
     }
 
     /// Removes every entry and keeps the capacity (a window's map is reused for a later window).
