@@ -1,3 +1,4 @@
+import KVStreamPayments
 import Testing
 
 @testable import KVStream
@@ -5,19 +6,6 @@ import Testing
 /// Mutated deployment files: the parser never traps, its errors stay on one line, and whatever it accepts renders
 /// back to TOML that parses to the same tree.
 @Suite struct ConfigFuzzTests {
-    /// SplitMix64: a fixed seed keeps failures reproducible.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seedDocument =
         ConfigTests.localTOML + """
 
@@ -29,7 +17,8 @@ import Testing
             """
 
     @Test func mutatedDocumentsParseOrFailCleanly() throws {
-        var random = SeededGenerator(state: 42)
+        // SplitMix64: a fixed seed keeps failures reproducible.
+        var random = SplitMix64(seed: 42)
         let base = Array(Self.seedDocument.utf8)
         let alphabet = Array("[]{}\"'\\=.,#\n\r\t ab019_-+xe:".utf8) + [0x00, 0xC3, 0xA9]
         var accepted = 0

@@ -1,3 +1,4 @@
+import KVStreamPayments
 import Testing
 
 @testable import KVStream
@@ -28,7 +29,7 @@ private final class Tracked {
     /// ordinary ones, ends with the same entries as a `Dictionary` given the same operations.
     @Test(arguments: [3, 17, 1 << 20])
     func randomOperationsMatchADictionary(buckets: Int) {
-        var random = SplitMix(seed: UInt64(buckets))
+        var random = SplitMix64(seed: UInt64(buckets))
         let map = StateMap<CrowdedKey, Int>(seed: 42)
         var reference: [CrowdedKey: Int] = [:]
         for step in 0..<30_000 {
@@ -114,17 +115,5 @@ private final class Tracked {
         heap.reserveCapacity(40)
         map.update(heap) { $0 = ($0 ?? 0) + 10 }
         #expect(map.count == 2 && map["K"] == 11 && map["\u{212A}"] == 2)
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
