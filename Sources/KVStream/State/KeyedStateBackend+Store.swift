@@ -62,15 +62,15 @@ extension KeyedValueTable {
 }
 
 extension WindowTable {
-    @usableFromInline func load(_ key: K, _ window: TimeWindow) {
-        guard let backing, spilled.contains(window), byWindow[window]?[key] == nil,
+    @usableFromInline func load(_ key: K, hash: UInt64, _ window: TimeWindow) {
+        guard let backing, spilled.contains(window), byWindow[window]?[key, hash: hash] == nil,
               removed[window]?.contains(StateMapKey(key)) != true
         else { return }
         do {
             guard let bytes = try backing.store.get(backing.table, key: backing.windowKey(window, key)) else { return }
             var r = BinaryReader(bytes)
             let value = try A(from: &r)
-            keysCreating(window).update(key) { $0 = value }
+            keysCreating(window).update(key, hash: hash) { $0 = value }
             cached += 1
         } catch {
             backing.onError(error)
@@ -174,9 +174,9 @@ extension WindowTable {
 }
 
 /// Every tenth element, for eviction spread over a whole hash table (see ``KeyedValueTable/evict()``).
-func everyTenth<C: Collection>(_ elements: C) -> [C.Element] {
-    var picked: [C.Element] = []
-    picked.reserveCapacity(elements.count / 10 + 1)
+func everyTenth<S: Sequence>(_ elements: S) -> [S.Element] {
+    var picked: [S.Element] = []
+    picked.reserveCapacity(elements.underestimatedCount / 10 + 1)
     for (i, element) in elements.enumerated() where i % 10 == 0 { picked.append(element) }
     return picked
 }

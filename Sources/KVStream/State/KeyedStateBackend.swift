@@ -189,7 +189,7 @@ public final class WindowTable<K: StateKey, A: StateValue> {
             lastWindow = (window, Unmanaged.passUnretained(keys))
             return keys.update(key, hash: hash, body)
         }
-        if spilled.contains(window) { load(key, window) }
+        if spilled.contains(window) { load(key, hash: hash, window) }
         let keys = keysCreating(window)
         let before = keys.count
         let result = keys.update(key, hash: hash, body)
@@ -216,8 +216,9 @@ public final class WindowTable<K: StateKey, A: StateValue> {
     }
 
     @inlinable public func get(_ key: K, _ window: TimeWindow) -> A? {
-        if backing != nil { load(key, window) }
-        return byWindow[window]?[key]
+        let hash = hash(key)
+        if backing != nil { load(key, hash: hash, window) }
+        return byWindow[window]?[key, hash: hash]
     }
 
     /// Visits the accumulators of one window, in the cache and in the store. `body` must not change the table.

@@ -66,10 +66,14 @@ public final class StateMap<K: Hashable, V> {
         UInt64(UInt(bitPattern: StateMapKey(key)._rawHashValue(seed: seed))) | 1
     }
 
+    /// The slot a key with this hash starts probing at (the low bit, always set, is left out).
+    @inlinable @inline(__always)
+    func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 1) & mask }
+
     /// Asks the processor for the lines of the entry a key with this hash starts probing at.
     @inlinable @inline(__always)
     public func prefetch(hash: UInt64) {
-        let slot = Int(truncatingIfNeeded: hash >> 1) & mask
+        let slot = home(hash)
         kvstream_prefetch(hashes + slot)
         kvstream_prefetch(keys + slot)
         kvstream_prefetch(values + slot)
@@ -78,7 +82,7 @@ public final class StateMap<K: Hashable, V> {
     /// Where `key` is, or the empty slot where it would go.
     @inlinable @inline(__always)
     func find(_ key: K, hash: UInt64) -> (slot: Int, found: Bool) {
-        var slot = Int(truncatingIfNeeded: hash >> 1) & mask
+        var slot = home(hash)
         while true {
             let stored = hashes[slot]
             if stored == 0 { return (slot, false) }
@@ -88,8 +92,12 @@ public final class StateMap<K: Hashable, V> {
     }
 
     @inlinable
-    public subscript(key: K) -> V? {
-        let (slot, found) = find(key, hash: hash(key))
+    public subscript(key: K) -> V? { self[key, hash: hash(key)] }
+
+    /// The value of a key whose ``hash(_:)`` is computed already.
+    @inlinable
+    public subscript(key: K, hash hash: UInt64) -> V? {
+        let (slot, found) = find(key, hash: hash)
         return found ? values[slot] : nil
     }
 
@@ -140,9 +148,8 @@ public final class StateMap<K: Hashable, V> {
         var hole = slot
         var next = (slot + 1) & mask
         while hashes[next] != 0 {
-            let home = Int(truncatingIfNeeded: hashes[next] >> 1) & mask
             // The entry at `next` may fill the hole when the hole lies on its probe path (home ... next).
-            if (next &- home) & mask >= (next &- hole) & mask {
+            if (next &- home(hashes[next])) & mask >= (next &- hole) & mask {
                 hashes[hole] = hashes[next]
                 (keys + hole).moveInitialize(from: keys + next, count: 1)
                 (values + hole).moveInitialize(from: values + next, count: 1)
@@ -160,7 +167,7 @@ public final class StateMap<K: Hashable, V> {
         mask = oldCapacity * 2 - 1
         (hashes, keys, values) = Self.allocate(oldCapacity * 2)
         for old in 0..<oldCapacity where oldHashes[old] != 0 {
-            var slot = Int(truncatingIfNeeded: oldHashes[old] >> 1) & mask
+            var slot = home(oldHashes[old])
             while hashes[slot] != 0 { slot = (slot + 1) & mask }
             hashes[slot] = oldHashes[old]
             (keys + slot).moveInitialize(from: oldKeys + old, count: 1)
@@ -178,15 +185,7 @@ public final class StateMap<K: Hashable, V> {
     /// Every tenth key in slot order, at most `limit` of them: entries to evict spread over the whole table
     /// (see ``KeyedValueTable/evict()``).
     public func everyTenthKey(upTo limit: Int) -> [K] {
-        var picked: [K] = []
-        picked.reserveCapacity(min(limit, entryCount / 10 + 1))
-        var index = 0
-        for slot in 0...mask where hashes[slot] != 0 {
-            if picked.count >= limit { break }
-            if index % 10 == 0 { picked.append(keys[slot]) }
-            index += 1
-        }
-        return picked
+        everyTenth((0...mask).lazy.filter { self.hashes[$0] != 0 }).prefix(limit).map { keys[$0] }
     }
 
     /// Removes every entry and keeps the capacity (a window's map is reused for a later window).
