@@ -33,8 +33,11 @@ private func kafkaLeadershipRebalance(
 public final class KafkaLeadership: @unchecked Sendable {
     // @unchecked: the handle is thread-safe; `leading` is atomic; the thread's state is its own.
     private let handle: OpaquePointer
+    /// The consumer queue the election's thread polls; ``close()`` interrupts a poll waiting on it.
+    private let queue: OpaquePointer
     private let link = LeadershipLink()
-    private let running = Atomic<Bool>(true)
+    /// Whether the election's thread runs (from the end of `init` until ``close()``).
+    private let running = Atomic<Bool>(false)
     private let leading = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     public let group: String
@@ -56,18 +59,24 @@ public final class KafkaLeadership: @unchecked Sendable {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(link).toOpaque())
         handle = try makeKafkaHandle(RD_KAFKA_CONSUMER, conf: conf, context: "kafka leader election (group \(group))")
         rd_kafka_poll_set_consumer(handle)
+        guard let queue = rd_kafka_queue_get_consumer(handle) else {
+            rd_kafka_destroy(handle)
+            throw ConnectorError("kafka leader election (group \(group)): librdkafka has no consumer queue")
+        }
+        self.queue = queue
         link.leadership = self
         let list = rd_kafka_topic_partition_list_new(1)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
         let code = rd_kafka_subscribe(handle, list)
+        // Every property is set: a throw from here on runs deinit, which destroys the queue and the handle.
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            rd_kafka_destroy(handle)
             throw ConnectorError("cannot join the leader election group \(group): \(kafkaErrorText(code))")
         }
+        running.store(true, ordering: .relaxed)
         let thread = Thread { [self] in
             while running.load(ordering: .relaxed) {
-                if let message = rd_kafka_consumer_poll(handle, 100) { rd_kafka_message_destroy(message) }
+                if let message = rd_kafka_consume_queue(self.queue, 100) { rd_kafka_message_destroy(message) }
             }
             finished.signal()
         }
@@ -110,12 +119,14 @@ public final class KafkaLeadership: @unchecked Sendable {
     /// Leaves the group, so that a standby node takes over at once rather than after the session timeout.
     public func close() {
         guard running.exchange(false, ordering: .relaxed) else { return }
+        rd_kafka_queue_yield(queue)
         finished.wait()
         rd_kafka_consumer_close(handle)
     }
 
     deinit {
         close()
+        rd_kafka_queue_destroy(queue)
         rd_kafka_destroy(handle)
     }
 }
