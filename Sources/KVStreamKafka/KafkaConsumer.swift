@@ -57,7 +57,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let committed = Locked<[Int32: Int64]>([:])
 
     /// - Parameter bufferBytes: how many bytes of fetched messages may wait for the job, across all partitions:
-    ///   half in the partition buffers, a quarter in librdkafka's queue, a quarter in one fetch response (see
+    ///   half in the partition buffers, a quarter in librdkafka's queue, a thirty-second in one fetch response (see
     ///   ``loop()``).
     public init(
         bootstrap: String, group: String, topic: String, properties: [(String, String)] = [],
@@ -78,9 +78,12 @@ public final class KafkaConsumer: @unchecked Sendable {
              // thread drains it as messages arrive, so it only holds what comes in between (see ``loop()``).
              ("queued.max.messages.kbytes", String(bufferBytes / 4 / 1024)),
              // A buffered message keeps its whole fetch response alive: with the default 50 MB responses, a
-             // 4 MB budget held ~150 MB of memory; responses of a quarter of the budget keep it near the budget.
-             // (At least message.max.bytes, or librdkafka refuses the configuration.)
-             ("fetch.max.bytes", String(min(52_428_800, max(1_048_576, bufferBytes / 4)))),
+             // 4 MB budget held ~150 MB of memory. Small responses also keep the job fed: with one fetch in
+             // flight per broker, a response of a quarter of the budget (16 MB by default) arrived in bursts
+             // after gaps of 20-60 ms in which the job ran dry, and overshot the budget into a pause that dropped
+             // it; with a thirty-second (2 MB) the Kafka benchmark's source slept a third as often and read
+             // ~10% faster (docs/kafka.md). (At least message.max.bytes, or librdkafka refuses the configuration.)
+             ("fetch.max.bytes", String(min(52_428_800, max(1_048_576, bufferBytes / 32)))),
              // A fetch waits at most this long for data at the broker; the partitions resumed meanwhile wait for
              // it to return (librdkafka has one fetch in flight per broker). librdkafka's default, 500 ms, let the
              // buffers run dry while resumed partitions waited.
@@ -244,8 +247,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// while it holds less than the budget, and are held with it otherwise (its bytes count: not counting them let
     /// paused partitions pin many fetch responses, see docs/kafka.md). The thread polls all along, so it serves
     /// rebalances whatever the job does. The buffers hold at most the budget (half of `bufferBytes`), plus what was
-    /// in flight when the partitions were paused: at most librdkafka's queue and one fetch response, a quarter of
-    /// `bufferBytes` each.
+    /// in flight when the partitions were paused: at most librdkafka's queue (a quarter of `bufferBytes`) and one
+    /// fetch response (a thirty-second).
     private func loop() {
         let capacity = 1_024
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: capacity)
