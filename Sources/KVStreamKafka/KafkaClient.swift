@@ -42,6 +42,19 @@ func makeKafkaHandle(_ type: rd_kafka_type_t, conf: OpaquePointer, context: Stri
     return handle
 }
 
+/// Creates a consumer from a configuration it takes over, with its main queue redirected to the consumer queue, and
+/// returns that queue too: the one its thread polls, and whose poll `rd_kafka_queue_yield` interrupts on close. The
+/// caller destroys the queue before the handle.
+func makeKafkaConsumer(conf: OpaquePointer, context: String) throws -> (handle: OpaquePointer, queue: OpaquePointer) {
+    let handle = try makeKafkaHandle(RD_KAFKA_CONSUMER, conf: conf, context: context)
+    rd_kafka_poll_set_consumer(handle)
+    guard let queue = rd_kafka_queue_get_consumer(handle) else {
+        rd_kafka_destroy(handle)
+        throw ConnectorError("\(context): librdkafka has no consumer queue")
+    }
+    return (handle, queue)
+}
+
 /// `rd_kafka_err2str` as a Swift string.
 func kafkaErrorText(_ code: rd_kafka_resp_err_t) -> String { String(cString: rd_kafka_err2str(code)) }
 

@@ -92,13 +92,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             context: "kafka consumer (group \(group))")
         rd_kafka_conf_set_rebalance_cb(conf, kafkaRebalanceCallback)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(link).toOpaque())
-        handle = try makeKafkaHandle(RD_KAFKA_CONSUMER, conf: conf, context: "kafka consumer (group \(group))")
-        rd_kafka_poll_set_consumer(handle)
-        guard let queue = rd_kafka_queue_get_consumer(handle) else {
-            rd_kafka_destroy(handle)
-            throw ConnectorError("kafka consumer (group \(group)): librdkafka has no consumer queue")
-        }
-        self.queue = queue
+        (handle, queue) = try makeKafkaConsumer(conf: conf, context: "kafka consumer (group \(group))")
         link.consumer = self
     }
 

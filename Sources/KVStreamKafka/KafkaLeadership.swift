@@ -57,13 +57,7 @@ public final class KafkaLeadership: @unchecked Sendable {
             context: "kafka leader election (group \(group))")
         rd_kafka_conf_set_rebalance_cb(conf, kafkaLeadershipRebalance)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(link).toOpaque())
-        handle = try makeKafkaHandle(RD_KAFKA_CONSUMER, conf: conf, context: "kafka leader election (group \(group))")
-        rd_kafka_poll_set_consumer(handle)
-        guard let queue = rd_kafka_queue_get_consumer(handle) else {
-            rd_kafka_destroy(handle)
-            throw ConnectorError("kafka leader election (group \(group)): librdkafka has no consumer queue")
-        }
-        self.queue = queue
+        (handle, queue) = try makeKafkaConsumer(conf: conf, context: "kafka leader election (group \(group))")
         link.leadership = self
         let list = rd_kafka_topic_partition_list_new(1)
         defer { rd_kafka_topic_partition_list_destroy(list) }
