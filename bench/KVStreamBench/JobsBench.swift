@@ -151,8 +151,7 @@ enum JobsBench {
 
     struct Latency {
         /// nil when no traced row was made visible before the stop (a job that fell far behind its offered rate).
-        var p50Millis: Double?
-        var p99Millis: Double?
+        var percentiles: (p50Millis: Double, p99Millis: Double)?
         var rows: Int
         /// Rows of the same inputs that only the final checkpoint, after the stop, made visible (not counted).
         var afterStop: Int
@@ -188,10 +187,10 @@ enum JobsBench {
             }
         }
         latencies.sort()
-        func percentile(_ p: Double) -> Double? {
-            latencies.isEmpty ? nil : Double(latencies[Int((p * Double(latencies.count - 1)).rounded())]) / 1e6
+        func percentile(_ p: Double) -> Double {
+            Double(latencies[Int((p * Double(latencies.count - 1)).rounded())]) / 1e6
         }
-        return Latency(p50Millis: percentile(0.5), p99Millis: percentile(0.99), rows: latencies.count,
+        return Latency(percentiles: latencies.isEmpty ? nil : (percentile(0.5), percentile(0.99)), rows: latencies.count,
                        afterStop: afterStop, sustained: Double(run.recordsIn) / (Double(stop - start) / 1e9))
     }
 
@@ -226,8 +225,8 @@ enum JobsBench {
                     let latency = try await latency(subject, parallelism: parallelism, backend: backend, rate: rate)
                     // A job far behind its offered rate may make no traced row visible before the stop: a line
                     // that says so, not an error that ends the benchmark.
-                    let percentiles = latency.p50Millis.map { p50 in
-                        String(format: "p50 %.0f ms, p99 %.0f ms", p50, latency.p99Millis ?? p50)
+                    let percentiles = latency.percentiles.map {
+                        String(format: "p50 %.0f ms, p99 %.0f ms", $0.p50Millis, $0.p99Millis)
                     } ?? "no traced row visible before the stop"
                     print(String(
                         format: "%@, latency from ingestion to visible commit: %@ "
